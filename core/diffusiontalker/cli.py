@@ -1,0 +1,87 @@
+"""The `diffusiontalker` command line (also `python -m diffusiontalker`).
+
+Each sub-command lives in its own module under ``diffusiontalker/commands/`` and provides
+``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported
+only when their command runs, so ``diffusiontalker --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import DiffusionTalkerError
+
+# name -> module under diffusiontalker.commands
+COMMANDS: dict[str, str] = {
+    "generate": "generate",
+    "identities": "identities",
+    "synth": "synth",
+    "train": "train",
+    "distill": "distill",
+    "evaluate": "evaluate",
+    "bench": "bench",
+    "demo": "demo",
+    "render-docs": "render_docs",
+    "export-onnx": "export_onnx",
+    "worker": "worker",
+}
+
+
+def _load(name: str):
+    try:
+        return importlib.import_module(f"diffusiontalker.commands.{COMMANDS[name]}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"diffusiontalker.commands.{COMMANDS[name]}":
+            return None
+        raise
+
+
+def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="diffusiontalker", description="Speech-driven facial animation with diffusion."
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        # Only the selected command's module is imported; the others list by name.
+        module = _load(name) if name == selected else None
+        if name == selected and module is None:
+            continue
+        p = sub.add_parser(name, help=getattr(module, "HELP", None) if module else None)
+        if module is not None:
+            module.add_arguments(p)
+            p.set_defaults(_module=module)
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    selected = next((a for a in argv if a in COMMANDS), None)
+    parser = build_parser(selected)
+    args = parser.parse_args(argv)
+    module = getattr(args, "_module", None)
+    if module is None:
+        if args.command:
+            parser.error(f"the '{args.command}' command is not available in this build")
+        parser.print_help()
+        return 2
+    try:
+        return int(module.run(args) or 0)
+    except DiffusionTalkerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("cancelled", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

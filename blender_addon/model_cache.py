@@ -1,0 +1,67 @@
+"""The loaded model, shared by the panel and jobs (loaded lazily, off the main thread).
+
+``diffusiontalker.api`` (and so torch) is imported only when a model is first needed, so
+registering the add-on stays instant. Scripts and tests can hand in a ready Talker with
+:func:`use_talker`.
+"""
+
+from __future__ import annotations
+
+import threading
+
+_lock = threading.Lock()
+_talker = None
+_loaded_key: tuple[str, str] | None = None
+_override = None
+found_device = ""  # the device the last load actually used, for the preferences
+
+
+def resolve_device(choice: str) -> str:
+    """``AUTO`` -> the best available torch device (CUDA, then MPS, then CPU)."""
+    choice = choice.upper()
+    if choice != "AUTO":
+        return choice.lower()
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def get_talker(checkpoint: str = "", device: str = "AUTO"):
+    """The Talker for ``checkpoint`` ("" = the shipped default) on ``device`` (may load it)."""
+    global _talker, _loaded_key, found_device
+    with _lock:
+        if _override is not None:
+            return _override
+        key = (checkpoint or "", device)
+        if _talker is not None and _loaded_key == key:
+            return _talker
+        from diffusiontalker.api import load_model
+
+        resolved = resolve_device(device)
+        talker = load_model(checkpoint or None, device=resolved)
+        _talker, _loaded_key, found_device = talker, key, resolved
+        return talker
+
+
+def loaded_talker():
+    """The Talker already in memory, or None (never loads)."""
+    return _override if _override is not None else _talker
+
+
+def use_talker(talker) -> None:
+    """Use ``talker`` instead of loading checkpoints (scripts, tests); None to undo."""
+    global _override
+    with _lock:
+        _override = talker
+
+
+def forget() -> None:
+    """Drop the loaded model (e.g. after the checkpoint or device preference changed)."""
+    global _talker, _loaded_key
+    with _lock:
+        _talker, _loaded_key = None, None

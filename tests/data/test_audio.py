@@ -7,6 +7,7 @@ import os
 import numpy as np
 import pytest
 import soundfile
+
 from diffusiontalker.audio import SAMPLE_RATE, audio_duration, load_audio, resample
 from diffusiontalker.errors import AudioError
 

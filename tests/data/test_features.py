@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from diffusiontalker.features import hz_to_mel, log_mel, mel_filterbank, mel_power, mel_to_hz
 
 

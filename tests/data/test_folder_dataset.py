@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import soundfile
+
 from diffusiontalker.datasets import load_dataset
 from diffusiontalker.errors import DatasetError, TopologyError
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from diffusiontalker.audio_encoders import AudioEncoderConfig, build_frontend
 from diffusiontalker.datasets import WindowSampler, load_dataset
 from diffusiontalker.datasets.windows import aligned_start_step

@@ -13,6 +13,7 @@ import sys
 import time
 
 import numpy as np
+
 from diffusiontalker.errors import AudioError, CancelledError, CheckpointError
 from diffusiontalker.motion import Motion
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+
 from diffusiontalker.errors import AudioError
 from diffusiontalker.runtime.device import (
     DeviceChoice,

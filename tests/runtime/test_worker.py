@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from diffusiontalker.errors import AudioError, CancelledError, CheckpointError
 from diffusiontalker.runtime.client import WorkerClient
 from diffusiontalker.runtime.protocol import (

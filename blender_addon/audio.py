@@ -6,6 +6,7 @@ import os
 
 import bpy
 import numpy as np
+
 from diffusiontalker.errors import AudioError
 
 SAMPLE_RATE = 16000

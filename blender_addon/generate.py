@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import bpy
 import numpy as np
+
 from diffusiontalker.bake import offsets_from_channels
 from diffusiontalker.errors import AudioError, DiffusionTalkerError, TopologyError
 from diffusiontalker.timing import StripTiming, audible_window, cut_audio, motion_on_strip

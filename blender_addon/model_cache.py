@@ -16,19 +16,12 @@ _override = None
 found_device = ""  # the device the last load actually used, for the preferences
 
 
-def resolve_device(choice: str) -> str:
-    """``AUTO`` -> the best available torch device (CUDA, then MPS, then CPU)."""
-    choice = choice.upper()
-    if choice != "AUTO":
-        return choice.lower()
-    import torch
+def resolve_device(choice: str) -> tuple[str, str]:
+    """``AUTO``/``CPU``/``CUDA``/``MPS`` -> ``(torch device, one line saying what was found)``."""
+    from diffusiontalker.runtime.device import choose_device
 
-    if torch.cuda.is_available():
-        return "cuda"
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return "mps"
-    return "cpu"
+    found = choose_device(choice.lower())
+    return found.device, found.describe()
 
 
 def get_talker(checkpoint: str = "", device: str = "AUTO"):
@@ -42,9 +35,9 @@ def get_talker(checkpoint: str = "", device: str = "AUTO"):
             return _talker
         from diffusiontalker.api import load_model
 
-        resolved = resolve_device(device)
+        resolved, described = resolve_device(device)
         talker = load_model(checkpoint or None, device=resolved)
-        _talker, _loaded_key, found_device = talker, key, resolved
+        _talker, _loaded_key, found_device = talker, key, described
         return talker
 
 

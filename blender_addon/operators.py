@@ -6,6 +6,7 @@ import os
 
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
+
 from diffusiontalker.errors import DiffusionTalkerError
 
 from . import compat, jobs, model_cache, prefs, writers

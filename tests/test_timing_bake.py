@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from diffusiontalker.bake import compact_basis, offsets_from_channels, read_pc2, write_pc2
 from diffusiontalker.errors import AudioError
 from diffusiontalker.timing import (

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+
 from diffusiontalker.channels import CHANNELS
 from diffusiontalker.errors import CancelledError
 from diffusiontalker.motion import Motion

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bpy
 import numpy as np
 import soundfile as sf
+
 from diffusiontalker.channels import CHANNELS
 
 SR = 16000

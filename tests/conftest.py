@@ -17,6 +17,10 @@ for p in (ROOT, ROOT / "core"):
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 FLAME_FIXTURE = ROOT.parent / "shared" / "fixtures" / "FLAME_sample.ply"
+# A git worktree may sit one level deeper than the main checkout (../../shared).
+for _candidate in (ROOT.parent.parent / "shared" / "fixtures" / "FLAME_sample.ply",):
+    if not FLAME_FIXTURE.is_file() and _candidate.is_file():
+        FLAME_FIXTURE = _candidate
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from diffusiontalker.errors import DiffusionTalkerError
 from diffusiontalker.head import LANDMARK_NAMES, build_demo_head, find_landmarks
 from diffusiontalker.head.geometry import boundary_loops, edges

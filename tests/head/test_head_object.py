@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from diffusiontalker.head import build_demo_head, build_rig
 
 

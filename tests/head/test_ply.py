@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from diffusiontalker.errors import TopologyError
 from diffusiontalker.head import flame_to_blender, read_mesh, write_ply
 

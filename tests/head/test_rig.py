@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from diffusiontalker.channels import CHANNELS
 from diffusiontalker.errors import TopologyError
 from diffusiontalker.head import (

@@ -10,12 +10,12 @@ import torch
 
 pytest.importorskip("diffusiontalker.datasets")
 
+from model_toy_data import PITCH, speech_like, write_toy_dataset  # noqa: E402
+
 from diffusiontalker import api, checkpoint  # noqa: E402
 from diffusiontalker.distill import DistillConfig, distill, round_schedule  # noqa: E402
 from diffusiontalker.errors import CheckpointError  # noqa: E402
 from diffusiontalker.train import TrainConfig, train  # noqa: E402
-
-from model_toy_data import PITCH, speech_like, write_toy_dataset  # noqa: E402
 
 AUDIO = {"kind": "mel", "n_mels": 16}
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from diffusiontalker.errors import CancelledError, CheckpointError, IdentityError
 from diffusiontalker.runtime.onnx_export import MANIFEST, sha256_of
 from diffusiontalker.runtime.ort_sampler import load_onnx_model
@@ -50,15 +51,16 @@ def test_shipped_exports_come_from_their_checkpoints(name):
     assert max(manifest["max_abs_difference"].values()) < ATOL
 
 
-@pytest.mark.parametrize("identity", [None, "ada", {"ada": 0.3, "bo": 0.7}, "match"])
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize(("name", "identity"), [
+    ("tiny_channels", None), ("tiny_channels", {"ada": 0.3, "bo": 0.7}),
+    ("tiny_vertices", "ada"), ("tiny_vertices", "match")])
 def test_onnx_runtime_matches_torch_on_the_same_noise(name, identity):
     ort = load_onnx_model(DATA / f"{name}.onnx")
     ref = _torch_talker(name)
     _same_noise(ref, ort)
-    wave = _wave(12.0)  # two overlapping windows
-    a = ref.generate(wave, 16000, identity=identity, steps=4, seed=5, style_strength=1.5)
-    b = ort.generate(wave, 16000, identity=identity, steps=4, seed=5, style_strength=1.5)
+    wave = _wave(10.5)  # two overlapping windows
+    a = ref.generate(wave, 16000, identity=identity, steps=3, seed=5, style_strength=1.5)
+    b = ort.generate(wave, 16000, identity=identity, steps=3, seed=5, style_strength=1.5)
     assert (b.space, b.fps, b.channels, b.data.shape) == (a.space, a.fps, a.channels, a.data.shape)
     assert b.identity == a.identity
     np.testing.assert_allclose(b.data, a.data, rtol=RTOL, atol=ATOL)

@@ -15,8 +15,8 @@ Started by :class:`diffusiontalker.runtime.client.WorkerClient` (or by hand as
 Generation runs on a thread so that ``cancel`` is read while it runs. Anything the model code
 prints goes to stderr: the protocol owns the real stdout. Models are loaded by a *loader*,
 ``load(checkpoint, device) -> talker``, ``runtime.loader:load_talker`` by default (torch where
-it imports, else ONNX Runtime); the talker offers ``generate(audio, sample_rate, *, identity, steps, seed, style_strength,
-progress, cancel) -> Motion`` (the ``api.Talker`` interface).
+it imports, else ONNX Runtime); the talker offers ``generate(audio, sample_rate, *, identity,
+steps, seed, style_strength, progress, cancel) -> Motion`` (the ``api.Talker`` interface).
 """
 
 from __future__ import annotations

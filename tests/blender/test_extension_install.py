@@ -53,6 +53,9 @@ def test_installed_extension_generates_with_correct_timing(built_zip, tmp_path):
     expected_audible = {"24/1.0": 58 - 5, "30/1.0": 72 - 5, "30/1.001": 72 - 5}
     for key, run in out["runs"].items():
         assert run["result"] == ["FINISHED"], key
+        assert run["demo_head"] and run["head_vertices"] > 1000, key
+        assert run["our_actions"] == 1, key
+        assert run["user_action_kept"] == "TalkerHeadAction", key  # the user's own
         assert run["first"] == 15, key
         assert run["count"] == run["audible"] == expected_audible[key], key
         assert run["cache_dir"].startswith(str(tmp_path / "user")), key

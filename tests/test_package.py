@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pytest
+
 from diffusiontalker.channels import CHANNELS, upper_face_mask
 from diffusiontalker.cli import main
 from diffusiontalker.motion import Motion

@@ -1,0 +1,160 @@
+"""Audio input: any file or array -> 16 kHz mono float32, with one clear error per bad input.
+
+Everything downstream (frontends, the identity matcher, the Blender add-on) works on the
+waveform this module returns: ``(N,)`` float32 at :data:`SAMPLE_RATE`. Files are decoded by
+soundfile (wav, flac, ogg, mp3 with libsndfile >= 1.1) and, failing that, by librosa's
+audioread path (anything ffmpeg reads). librosa is imported lazily because it is slow to
+import; resampling uses soxr when present, else an FFT resampler in plain numpy.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import AudioError
+
+SAMPLE_RATE = 16000
+MAX_CHANNELS = 8
+
+AudioSource = str | os.PathLike | np.ndarray
+
+
+def load_audio(source: AudioSource, sample_rate: int | None = None) -> np.ndarray:
+    """Return ``source`` as a ``(N,)`` float32 mono waveform at 16 kHz.
+
+    ``source`` is a path to an audio file, or an array of samples shaped ``(N,)``, ``(N, C)``
+    or ``(C, N)`` with ``C <= 8`` channels (integer PCM is scaled to [-1, 1)); an array needs
+    its ``sample_rate``. For a file the rate in its header is used and ``sample_rate`` is
+    ignored. Channels are averaged.
+
+    Raises :class:`AudioError` for a missing file, bytes that are not audio, an empty clip
+    and NaN/inf samples.
+    """
+    if isinstance(source, np.ndarray):
+        if sample_rate is None:
+            raise AudioError("an audio array needs its sample rate (sample_rate=...)")
+        wave, rate = _array_to_mono(source), int(sample_rate)
+        name = "the audio array"
+    else:
+        wave, rate = _read_file(Path(source))
+        name = f"audio file {os.fspath(source)!r}"
+    if rate <= 0:
+        raise AudioError(f"{name} has an invalid sample rate {rate}")
+    if wave.size == 0:
+        raise AudioError(f"{name} is empty (zero samples)")
+    if not np.all(np.isfinite(wave)):
+        raise AudioError(f"{name} contains NaN or infinite samples")
+    return resample(wave, rate, SAMPLE_RATE)
+
+
+def audio_duration(source: AudioSource, sample_rate: int | None = None) -> float:
+    """Seconds of audio in a file (from its header when possible) or an array."""
+    if isinstance(source, np.ndarray):
+        if sample_rate is None:
+            raise AudioError("an audio array needs its sample rate (sample_rate=...)")
+        return _array_to_mono(source).shape[0] / float(sample_rate)
+    path = Path(source)
+    _check_exists(path)
+    try:
+        import soundfile
+
+        info = soundfile.info(str(path))
+        return info.frames / float(info.samplerate)
+    except Exception:
+        return load_audio(path).shape[0] / SAMPLE_RATE
+
+
+def resample(wave: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
+    """Resample a mono float waveform from ``rate`` to ``target`` Hz.
+
+    Uses soxr (high quality, what librosa uses) when installed; otherwise a band-limited FFT
+    resampler in numpy, so this works inside Blender without extra packages.
+    """
+    wave = np.asarray(wave, dtype=np.float32)
+    if rate == target:
+        return np.ascontiguousarray(wave)
+    try:
+        import soxr
+    except ImportError:
+        return _fft_resample(wave, rate, target)
+    return np.ascontiguousarray(soxr.resample(wave, rate, target, quality="HQ"), np.float32)
+
+
+def _fft_resample(wave: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """Resample by truncating / zero-padding the spectrum (ideal low-pass at the lower Nyquist)."""
+    n_out = max(1, int(round(wave.shape[0] * target / rate)))
+    spectrum = np.fft.rfft(wave.astype(np.float64))
+    bins = n_out // 2 + 1
+    if spectrum.shape[0] >= bins:
+        spectrum = spectrum[:bins]
+    else:
+        spectrum = np.concatenate([spectrum, np.zeros(bins - spectrum.shape[0], spectrum.dtype)])
+    out = np.fft.irfft(spectrum, n=n_out) * (n_out / wave.shape[0])
+    return out.astype(np.float32)
+
+
+def _array_to_mono(samples: np.ndarray) -> np.ndarray:
+    """Accept ``(N,)``, ``(N, C)`` or ``(C, N)`` (C <= 8) samples; average the channels."""
+    arr = np.asarray(samples)
+    if arr.dtype.kind in "iu":
+        # Integer PCM: scale to [-1, 1).
+        arr = arr.astype(np.float32) / float(np.iinfo(arr.dtype).max + 1)
+    elif arr.dtype.kind != "f":
+        raise AudioError(f"audio samples must be numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float32, copy=False)
+    if arr.ndim == 1:
+        return arr
+    if arr.ndim != 2:
+        raise AudioError(f"audio array must be (N,), (N, C) or (C, N), got shape {arr.shape}")
+    if arr.size == 0:
+        return arr.reshape(-1)
+    rows, cols = arr.shape
+    if cols <= MAX_CHANNELS and (rows > cols or rows > MAX_CHANNELS):
+        return arr.mean(axis=1)
+    if rows <= MAX_CHANNELS:
+        return arr.mean(axis=0)
+    raise AudioError(
+        f"audio array of shape {arr.shape} has more than {MAX_CHANNELS} channels on both axes"
+    )
+
+
+def _check_exists(path: Path) -> None:
+    if not path.exists():
+        raise AudioError(f"audio file not found: {os.fspath(path)!r}")
+    if path.is_dir():
+        raise AudioError(f"expected an audio file but {os.fspath(path)!r} is a directory")
+
+
+def _read_file(path: Path) -> tuple[np.ndarray, int]:
+    """Decode a file with soundfile, then librosa/audioread; AudioError if neither can."""
+    _check_exists(path)
+    if path.stat().st_size == 0:
+        raise AudioError(f"audio file {os.fspath(path)!r} is empty (0 bytes)")
+    errors: list[str] = []
+    try:
+        import soundfile
+
+        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        return data.mean(axis=1), int(rate)
+    except ImportError:
+        pass
+    except Exception as error:  # noqa: BLE001 - any decoder failure falls through to librosa
+        errors.append(f"soundfile: {error}")
+    try:
+        import warnings
+
+        import librosa
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data, rate = librosa.load(str(path), sr=None, mono=True, dtype=np.float32)
+        return np.asarray(data, np.float32).reshape(-1), int(rate)
+    except Exception as error:  # noqa: BLE001
+        errors.append(f"librosa: {type(error).__name__}: {error}".rstrip(": "))
+    raise AudioError(
+        f"could not decode {os.fspath(path)!r}: it is not an audio file this installation can "
+        f"read ({'; '.join(errors)})"
+    )

@@ -1,0 +1,101 @@
+"""Log-mel spectrogram in plain numpy (no torch, librosa or scipy: it runs inside Blender).
+
+The compact audio encoder of DiffusionTalker 2025 (arXiv 2503.18159) reads log-mel features;
+this module computes them identically in training (torch) and in the torch-free ONNX path.
+The filterbank is the Slaney-style one (mel scale linear below 1 kHz and logarithmic above,
+each triangle scaled to unit area), which is also librosa's default, so the result matches
+``librosa.feature.melspectrogram(center=True, pad_mode="constant")`` up to float rounding.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+LOG_FLOOR = 1e-6  # added before the log: silence maps to log(1e-6) ~= -13.8, not -inf
+_FRAMES_PER_CHUNK = 2048  # bounds memory for long audio (10 min = 60k frames)
+
+_F_SP = 200.0 / 3.0  # Slaney mel scale: Hz per mel in the linear part
+_MIN_LOG_HZ = 1000.0
+_MIN_LOG_MEL = _MIN_LOG_HZ / _F_SP
+_LOG_STEP = np.log(6.4) / 27.0
+
+
+def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
+    """Slaney's mel scale (Auditory Toolbox): linear to 1 kHz, then logarithmic."""
+    hz = np.asarray(hz, dtype=np.float64)
+    mel = hz / _F_SP
+    log_part = _MIN_LOG_MEL + np.log(np.maximum(hz, _MIN_LOG_HZ) / _MIN_LOG_HZ) / _LOG_STEP
+    return np.where(hz >= _MIN_LOG_HZ, log_part, mel)
+
+
+def mel_to_hz(mel: np.ndarray | float) -> np.ndarray:
+    """Inverse of :func:`hz_to_mel`."""
+    mel = np.asarray(mel, dtype=np.float64)
+    hz = mel * _F_SP
+    log_part = _MIN_LOG_HZ * np.exp(_LOG_STEP * (np.maximum(mel, _MIN_LOG_MEL) - _MIN_LOG_MEL))
+    return np.where(mel >= _MIN_LOG_MEL, log_part, hz)
+
+
+@lru_cache(maxsize=8)
+def mel_filterbank(sample_rate: int = 16000, n_fft: int = 512, n_mels: int = 80,
+                   fmin: float = 0.0, fmax: float | None = None) -> np.ndarray:
+    """``(n_mels, n_fft // 2 + 1)`` triangular filters, equally spaced in mel, unit area."""
+    fmax = sample_rate / 2.0 if fmax is None else fmax
+    bin_hz = np.linspace(0.0, sample_rate / 2.0, n_fft // 2 + 1)
+    edges_hz = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
+    lower, centre, upper = edges_hz[:-2, None], edges_hz[1:-1, None], edges_hz[2:, None]
+    rising = (bin_hz[None, :] - lower) / (centre - lower)
+    falling = (upper - bin_hz[None, :]) / (upper - centre)
+    triangles = np.maximum(0.0, np.minimum(rising, falling))
+    triangles *= 2.0 / (upper - lower)  # Slaney normalisation: each filter has unit area
+    triangles.setflags(write=False)
+    return triangles
+
+
+@lru_cache(maxsize=8)
+def _padded_hann(win: int, n_fft: int) -> np.ndarray:
+    """Periodic Hann window of length ``win``, zero-padded to ``n_fft`` around the centre."""
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(win) / win)
+    left = (n_fft - win) // 2
+    padded = np.zeros(n_fft)
+    padded[left:left + win] = window
+    padded.setflags(write=False)
+    return padded
+
+
+def mel_power(wave: np.ndarray, sample_rate: int = 16000, n_mels: int = 80, hop: int = 160,
+              win: int = 400, n_fft: int = 512) -> np.ndarray:
+    """``(F, n_mels)`` mel power spectrogram, ``F = 1 + len(wave) // hop``.
+
+    Frames are centred: frame ``j`` is centred on sample ``j * hop`` (the signal is zero
+    padded by ``n_fft // 2`` on both sides), so frame ``j`` describes time ``j * hop / rate``.
+    """
+    wave = np.asarray(wave, dtype=np.float64).reshape(-1)
+    if win > n_fft:
+        raise ValueError(f"window {win} is longer than the FFT size {n_fft}")
+    padded = np.pad(wave, n_fft // 2)
+    num_frames = 1 + (padded.shape[0] - n_fft) // hop
+    window = _padded_hann(win, n_fft)
+    bank = mel_filterbank(sample_rate, n_fft, n_mels)
+    out = np.empty((num_frames, n_mels), dtype=np.float64)
+    for start in range(0, num_frames, _FRAMES_PER_CHUNK):
+        stop = min(num_frames, start + _FRAMES_PER_CHUNK)
+        segment = padded[start * hop:(stop - 1) * hop + n_fft]
+        frames = np.lib.stride_tricks.sliding_window_view(segment, n_fft)[::hop]
+        spectrum = np.fft.rfft(frames * window, axis=-1)
+        power = spectrum.real ** 2 + spectrum.imag ** 2
+        out[start:stop] = power @ bank.T
+    return out
+
+
+def log_mel(wave16k: np.ndarray, n_mels: int = 80, hop: int = 160, win: int = 400,
+            n_fft: int = 512, sample_rate: int = 16000) -> np.ndarray:
+    """``(F, n_mels)`` float32 natural-log mel power, ``log(mel + 1e-6)``; 100 frames/s at 16 kHz.
+
+    A fixed floor (not a per-clip maximum) keeps the features of a window equal to the
+    same frames computed on the whole clip, which the overlapping-window inference relies on.
+    """
+    return np.log(mel_power(wave16k, sample_rate, n_mels, hop, win, n_fft) + LOG_FLOOR).astype(
+        np.float32)

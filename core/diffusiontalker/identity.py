@@ -1,0 +1,142 @@
+"""Contrastive talking identities: the identity library, the style encoder and InfoNCE.
+
+DiffusionTalker (Chen et al., arXiv 2311.16565 § 3.2) learns one embedding per training
+speaker contrastively against audio and, at inference, looks up the best-matching identity in
+this *identity library*. Our reading (notes/diffusion.md § Contrastive identity): a style
+encoder ``g`` pools the audio tokens over time (masked mean + MLP); the InfoNCE logits are
+``cos(g(a), E_j)/τ`` over all library rows with cross-entropy towards the clip's speaker.
+The neutral identity is the mean of the rows (UniTalker's "pivot" idea for unseen voices).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .errors import IdentityError
+
+MATCH = "match"
+IdentityChoice = str | dict[str, float] | None
+
+
+@dataclass
+class IdentityConfig:
+    """Identity library and style encoder sizes; ``names`` are the training speakers."""
+
+    names: list[str] = field(default_factory=list)
+    dim: int = 64
+    audio_dim: int = 128
+    hidden: int = 128
+    temperature: float = 0.1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> IdentityConfig:
+        return cls(**{**d, "names": list(d.get("names", []))})
+
+
+class StyleEncoder(nn.Module):
+    """``g``: masked temporal mean of audio tokens ``(B, T, d)`` then an MLP ``-> (B, d_id)``."""
+
+    def __init__(self, audio_dim: int, hidden: int, out_dim: int):
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(2 * audio_dim, hidden), nn.GELU(), nn.Linear(hidden, out_dim))
+
+    def forward(self, tokens: Tensor, mask: Tensor | None = None) -> Tensor:
+        if mask is None:
+            mask = torch.ones(tokens.shape[:2], dtype=torch.bool, device=tokens.device)
+        w = mask.to(tokens.dtype)[..., None]
+        count = w.sum(1).clamp_min(1.0)
+        mean = (tokens * w).sum(1) / count
+        std = (((tokens - mean[:, None]) ** 2 * w).sum(1) / count).clamp_min(1e-8).sqrt()
+        return self.mlp(torch.cat([mean, std], dim=-1))
+
+
+class IdentityLibrary(nn.Module):
+    """``E ∈ R^{K×d}``: one learnable row per training speaker, with names and the neutral row."""
+
+    def __init__(self, cfg: IdentityConfig):
+        super().__init__()
+        if not cfg.names:
+            raise ValueError("an identity library needs at least one speaker name")
+        if len(set(cfg.names)) != len(cfg.names):
+            raise ValueError("identity names must be unique")
+        self.config = cfg
+        self.names = list(cfg.names)
+        self.embeddings = nn.Parameter(torch.randn(len(cfg.names), cfg.dim))
+        self.style = StyleEncoder(cfg.audio_dim, cfg.hidden, cfg.dim)
+
+    def neutral(self) -> Tensor:
+        """The neutral identity: the mean of the library rows."""
+        return self.embeddings.mean(0)
+
+    def rows(self, speaker: Tensor) -> Tensor:
+        """Library rows for speaker indices ``(B,) -> (B, d)`` (the training condition)."""
+        return self.embeddings[speaker]
+
+    def logits(self, tokens: Tensor, mask: Tensor | None = None) -> Tensor:
+        """InfoNCE logits ``cos(g(a), E_j)/τ`` ``(B, K)``."""
+        style = F.normalize(self.style(tokens, mask), dim=-1)
+        rows = F.normalize(self.embeddings, dim=-1)
+        return style @ rows.T / self.config.temperature
+
+    def info_nce(self, tokens: Tensor, speaker: Tensor, mask: Tensor | None = None) -> Tensor:
+        """InfoNCE loss: cross-entropy of the cosine logits towards each clip's speaker."""
+        return F.cross_entropy(self.logits(tokens, mask), speaker)
+
+    def similarities(self, tokens: Tensor, mask: Tensor | None = None) -> Tensor:
+        """Cosine similarity of ``g(audio)`` to every row ``(B, K)``."""
+        return self.logits(tokens, mask) * self.config.temperature
+
+    def match(self, tokens: Tensor, mask: Tensor | None = None, top_k: int = 3) -> list[tuple[str, float]]:
+        """The ``top_k`` library identities closest to this audio, as ``(name, cosine)``."""
+        with torch.no_grad():
+            sims = self.similarities(tokens[None] if tokens.ndim == 2 else tokens, mask)[0]
+        order = torch.argsort(sims, descending=True)[: max(1, top_k)]
+        return [(self.names[int(i)], float(sims[i])) for i in order]
+
+    def weights_for(self, choice: IdentityChoice, tokens: Tensor | None = None) -> dict[str, float]:
+        """Blend weights (summing to 1) for a choice: None (neutral), a name, a blend or "match"."""
+        if choice is None:
+            return {}
+        if isinstance(choice, str):
+            if choice == MATCH:
+                if tokens is None:
+                    raise IdentityError("identity 'match' needs the audio to match against")
+                return {self.match(tokens, top_k=1)[0][0]: 1.0}
+            choice = {choice: 1.0}
+        if not isinstance(choice, dict) or not choice:
+            raise IdentityError("an identity blend must be a non-empty {name: weight} mapping")
+        unknown = [n for n in choice if n not in self.names]
+        if unknown:
+            raise IdentityError(
+                f"unknown identity {', '.join(map(repr, unknown))}; known identities: "
+                f"{', '.join(self.names)}")
+        weights = {n: float(w) for n, w in choice.items()}
+        if any(w < 0 or w != w for w in weights.values()):
+            raise IdentityError("identity blend weights must be non-negative numbers")
+        total = sum(weights.values())
+        if total <= 0:
+            raise IdentityError("identity blend weights must not all be zero")
+        return {n: w / total for n, w in weights.items()}
+
+    def resolve(self, choice: IdentityChoice, style_strength: float = 1.0,
+                tokens: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
+        """The identity vector ``(d,)`` for a choice, and its normalised blend weights.
+
+        ``style_strength`` interpolates from the neutral identity (0) to the chosen one (1)
+        and extrapolates beyond 1: ``e = n + s (Σ w_j E_j − n)``.
+        """
+        weights = self.weights_for(choice, tokens)
+        neutral = self.neutral()
+        if not weights:
+            return neutral, weights
+        idx = torch.tensor([self.names.index(n) for n in weights], device=neutral.device)
+        w = torch.tensor(list(weights.values()), device=neutral.device, dtype=neutral.dtype)
+        blended = (w[:, None] * self.embeddings[idx]).sum(0)
+        return neutral + float(style_strength) * (blended - neutral), weights

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from diffusiontalker.channels import CHANNELS
 from diffusiontalker.synth.articulation import articulate, lip_aperture, loudness_envelope
 from diffusiontalker.synth.espeak import Phone, synthesize

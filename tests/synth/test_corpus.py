@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 import soundfile
+
 from diffusiontalker.channels import CHANNELS
 from diffusiontalker.cli import main
 from diffusiontalker.errors import DiffusionTalkerError

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from diffusiontalker.synth.corpus import make_clip
 from diffusiontalker.synth.styles import IDENTITIES, get_identity
 

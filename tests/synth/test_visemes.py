@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import pytest
+
 from diffusiontalker.synth.visemes import VISEMES, parse_phoneme
 
 # Consonants and vowels of the IPA chart that eSpeak's English (and other) voices use, with

@@ -17,6 +17,8 @@ for p in (ROOT, ROOT / "core"):
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 FLAME_FIXTURE = ROOT.parent / "shared" / "fixtures" / "FLAME_sample.ply"
+if not FLAME_FIXTURE.is_file():  # a helper's worktree sits one level deeper (../wt/NAME)
+    FLAME_FIXTURE = ROOT.parents[1] / "shared" / "fixtures" / "FLAME_sample.ply"
 
 
 @pytest.fixture(scope="session")

@@ -3,20 +3,26 @@
 A sampler never knows which network it drives (k-diffusion style). DDIM with η = 0 on the
 trailing grid ``u_i = i/N`` (``schedule.time_grid``): the teacher respaced to few steps is
 this same function with a smaller ``steps``.
+
+Given ``noise`` as a numpy array and a numpy ``denoise``, the loop runs without torch (the
+ONNX Runtime path, ``runtime/ort_sampler.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import Tensor
+import numpy as np
 
 from .errors import CancelledError
-from .schedule import ddim_step, time_grid
+from .schedule import ddim_step, time_points
 
-Denoise = Callable[[Tensor, Tensor, Any], Tensor]
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
+
+Denoise = Callable[[Any, Any, Any], Any]  # (z, u (B,), cond) -> x_hat, torch or numpy
 
 
 def sample_ddim(
@@ -30,7 +36,7 @@ def sample_ddim(
     progress: Callable[[float], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     device: str | torch.device = "cpu",
-    dtype: torch.dtype = torch.float32,
+    dtype: torch.dtype | None = None,
 ) -> Tensor:
     """Deterministic DDIM (Song et al. 2021, η = 0) from pure noise at ``u = 1`` to ``u = 0``.
 
@@ -39,17 +45,25 @@ def sample_ddim(
     after each step; ``cancel()`` is checked before each step and raises ``CancelledError``.
     """
     if noise is None:
-        noise = torch.randn(shape, generator=generator, device=device, dtype=dtype)
+        import torch
+
+        noise = torch.randn(shape, generator=generator, device=device,
+                            dtype=dtype or torch.float32)
     elif tuple(noise.shape) != tuple(shape):
         raise ValueError(f"noise has shape {tuple(noise.shape)}, expected {tuple(shape)}")
-    grid = time_grid(steps)
+    grid = time_points(steps)
     z = noise
     batch = shape[0]
     for i in range(steps):
         if cancel is not None and cancel():
             raise CancelledError("generation was cancelled")
-        u, s = float(grid[i]), float(grid[i + 1])
-        u_batch = torch.full((batch,), u, device=z.device, dtype=z.dtype)
+        u, s = grid[i], grid[i + 1]
+        if isinstance(z, np.ndarray):
+            u_batch = np.full((batch,), u, dtype=z.dtype)
+        else:
+            import torch
+
+            u_batch = torch.full((batch,), u, device=z.device, dtype=z.dtype)
         x_hat = denoise(z, u_batch, cond)
         z = ddim_step(z, x_hat, u, s)
         if progress is not None:

@@ -5,23 +5,49 @@ time ``u ∈ [0, 1]``, ``z_u = α_u x + σ_u ε`` with ``α_u² + σ_u² = 1``. 
 ``α_u = cos(πu/2)``, ``σ_u = sin(πu/2)`` is used through its log-SNR
 ``λ_u = log(α_u²/σ_u²)``, clipped to ``[−20, 20]`` so that ``σ_0`` and ``α_1`` stay finite and
 positive: ``α² = sigmoid(λ)``, ``σ² = sigmoid(−λ)``.
+
+The schedule values at plain-float times (``log_snr_value``, ``alpha_sigma_value``,
+``time_points``) and ``ddim_step`` with float times need no torch: the step's arithmetic works
+on numpy arrays too, so the torch-free ONNX Runtime sampler (``runtime/ort_sampler.py``)
+runs this same maths. Everything else needs torch.
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import Tensor
+try:
+    import torch
+except ImportError:  # the torch-free path uses only the float-time functions
+    torch = None
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 LOGSNR_MIN = -20.0
 LOGSNR_MAX = 20.0
 
-TimeLike = float | Tensor
+TimeLike = Any  # a float, or a torch Tensor of times
+
+
+def log_snr_value(u: float) -> float:
+    """``λ_u`` of :func:`log_snr` at a plain-float time (float64 maths, no torch)."""
+    u = min(max(float(u), 0.0), 1.0)
+    half_pi_u = 0.5 * math.pi * u
+    lam = 2.0 * (math.log(max(math.cos(half_pi_u), 1e-300))
+                 - math.log(max(math.sin(half_pi_u), 1e-300)))
+    return min(max(lam, LOGSNR_MIN), LOGSNR_MAX)
+
+
+def alpha_sigma_value(u: float) -> tuple[float, float]:
+    """``(α_u, σ_u)`` of :func:`alpha_sigma` at a plain-float time (no torch)."""
+    lam = log_snr_value(u)
+    return math.sqrt(1.0 / (1.0 + math.exp(-lam))), math.sqrt(1.0 / (1.0 + math.exp(lam)))
 
 
 def _as_tensor(u: TimeLike, like: Tensor | None = None) -> Tensor:
-    if isinstance(u, Tensor):
+    if isinstance(u, torch.Tensor):
         return u.to(dtype=torch.float64)
     device = like.device if like is not None else None
     return torch.tensor(float(u), dtype=torch.float64, device=device)
@@ -36,8 +62,10 @@ def log_snr(u: TimeLike) -> Tensor:
     return lam.clamp(LOGSNR_MIN, LOGSNR_MAX)
 
 
-def alpha_sigma(u: TimeLike, dtype: torch.dtype = torch.float32) -> tuple[Tensor, Tensor]:
-    """``(α_u, σ_u)`` from the clipped log-SNR (``α² = sigmoid(λ)``, ``σ² = sigmoid(−λ)``)."""
+def alpha_sigma(u: TimeLike, dtype: torch.dtype | None = None) -> tuple[Tensor, Tensor]:
+    """``(α_u, σ_u)`` from the clipped log-SNR (``α² = sigmoid(λ)``, ``σ² = sigmoid(−λ)``);
+    ``dtype`` defaults to float32."""
+    dtype = dtype or torch.float32
     lam = log_snr(u)
     return torch.sigmoid(lam).sqrt().to(dtype), torch.sigmoid(-lam).sqrt().to(dtype)
 
@@ -89,8 +117,15 @@ def ddim_step(z_u: Tensor, x_hat: Tensor, u: TimeLike, s: TimeLike) -> Tensor:
     """One deterministic DDIM step (η = 0) from ``u`` to ``s < u``.
 
     ``z_s = α_s x̂ + (σ_s/σ_u)(z_u − α_u x̂)`` (Song et al. 2021, eq. 12, in VP form). At
-    ``s = 0`` it returns ``x̂`` exactly (the clean-data end of the chain).
+    ``s = 0`` it returns ``x̂`` exactly (the clean-data end of the chain). With plain-float
+    ``u`` and ``s`` (the samplers' case) the arrays may be numpy or torch.
     """
+    if _is_number(u) and _is_number(s):
+        if s <= 0:
+            return x_hat
+        a_u, sig_u = alpha_sigma_value(u)
+        a_s, sig_s = alpha_sigma_value(s)
+        return a_s * x_hat + (sig_s / sig_u) * (z_u - a_u * x_hat)
     s_t = _as_tensor(s, z_u)
     a_u, sig_u = alpha_sigma(_as_tensor(u, z_u), torch.float64)
     a_s, sig_s = alpha_sigma(s_t, torch.float64)
@@ -118,11 +153,20 @@ def distillation_target(z_u: Tensor, z_target: Tensor, x_hat_last: Tensor,
     return torch.where(at_zero > 0, x_hat_last, x_tilde)
 
 
-def time_grid(steps: int) -> Tensor:
-    """Trailing time grid ``u_i = i/N`` for ``i = N … 0`` (starts at ``u = 1``, pure noise)."""
+def _is_number(u: Any) -> bool:
+    return isinstance(u, (int, float))
+
+
+def time_points(steps: int) -> list[float]:
+    """Trailing time grid ``u_i = i/N`` for ``i = N … 0`` as floats (starts at ``u = 1``)."""
     if steps < 1:
         raise ValueError(f"the number of sampling steps must be at least 1, got {steps}")
-    return torch.arange(steps, -1, -1, dtype=torch.float64) / steps
+    return [i / steps for i in range(steps, -1, -1)]
+
+
+def time_grid(steps: int) -> Tensor:
+    """:func:`time_points` as a float64 tensor."""
+    return torch.tensor(time_points(steps), dtype=torch.float64)
 
 
 def loss_weight(u: TimeLike, kind: str = "truncated_snr") -> Tensor:

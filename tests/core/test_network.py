@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from diffusiontalker.denoiser import Denoiser, DenoiserConfig, alignment_mask
 from diffusiontalker.errors import IdentityError
 from diffusiontalker.identity import IdentityConfig, IdentityLibrary

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+
 from diffusiontalker.errors import CancelledError
 from diffusiontalker.samplers import sample_ddim
 from diffusiontalker.schedule import (

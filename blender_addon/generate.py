@@ -1,0 +1,154 @@
+"""Generate: read the scene (main thread) -> run the model (worker) -> write keys (main thread).
+
+Everything that can fail on the user's input is checked before the scene is touched: the
+head, the strip, its sound file and audio, the head's topology, and the rig for missing
+channel keys. Only then does :func:`write_motion` change anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import bpy
+import numpy as np
+
+from diffusiontalker.bake import offsets_from_channels
+from diffusiontalker.errors import AudioError, DiffusionTalkerError, TopologyError
+from diffusiontalker.timing import StripTiming, audible_window, cut_audio, motion_on_strip
+
+from . import compat, model_cache, targets, writers
+from .audio import SAMPLE_RATE, strip_audio
+from .jobs import Job
+
+OUTPUT_MODES = ("AUTO", "CHANNEL_KEYS", "BASIS", "PER_FRAME", "POINT_CACHE")
+
+
+@dataclass
+class GenerateOptions:
+    """Every choice of a Generate (the operator's properties map onto these)."""
+
+    target: str
+    strip: str
+    identity: object = None  # None | name | {name: weight} | "match"
+    steps: int = 8
+    seed: int = 0
+    style_strength: float = 1.0
+    output_mode: str = "AUTO"
+    checkpoint: str = ""
+    device: str = "AUTO"
+    max_shapes: int = 64
+    cache_dir: str = ""
+
+
+@dataclass
+class Prepared:
+    options: GenerateOptions
+    scene: str
+    info: targets.TargetInfo
+    timing: StripTiming
+    fps: float
+    wave: np.ndarray
+    window_start: float
+    extra: dict = field(default_factory=dict)
+
+
+def parse_blend(text: str) -> dict[str, float]:
+    """``"ada:0.7, bo:0.3"`` -> ``{"ada": 0.7, "bo": 0.3}``."""
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, weight = part.rpartition(":")
+        try:
+            out[name.strip() or weight] = float(weight) if name else 1.0
+        except ValueError as exc:
+            raise DiffusionTalkerError(f"bad identity blend entry '{part}' (use name:weight)") from exc
+    return out
+
+
+def prepare(scene: bpy.types.Scene, options: GenerateOptions) -> Prepared:
+    """Check the inputs and read audio and timing; raises a clear error, changes nothing."""
+    if options.output_mode not in OUTPUT_MODES:
+        raise DiffusionTalkerError(f"unknown output mode '{options.output_mode}'")
+    info = targets.target_info(bpy.data.objects.get(options.target))
+    if not options.strip:
+        raise AudioError("choose a sound strip (or add an audio file as a strip)")
+    strip = compat.find_strip(scene, options.strip)
+    if strip is None or strip.type != "SOUND":
+        raise AudioError(f"there is no sound strip called '{options.strip}'")
+    wave = strip_audio(strip)
+    timing = compat.strip_timing(strip)
+    fps = compat.scene_fps(scene)
+    start, end = audible_window(timing, fps, wave.size / SAMPLE_RATE)
+    part = cut_audio(wave, SAMPLE_RATE, start, end)
+    if part.size < SAMPLE_RATE // 10:
+        raise AudioError(f"the audible part of '{strip.name}' is too short ({end - start:.2f} s)")
+    talker = model_cache.loaded_talker()
+    if talker is not None:
+        targets.check_vertex_topology(info, talker)
+    return Prepared(options, scene.name, info, timing, fps, part, start)
+
+
+def _work(prep: Prepared):
+    def work(progress, cancelled):
+        opts = prep.options
+        talker = model_cache.get_talker(opts.checkpoint, opts.device)
+        targets.check_vertex_topology(prep.info, talker)
+        built = targets.rig_shapes(prep.info, talker.channels) if talker.space == "channels" else {}
+        motion = talker.generate(prep.wave, SAMPLE_RATE, identity=opts.identity, steps=opts.steps,
+                                 seed=opts.seed, style_strength=opts.style_strength,
+                                 progress=progress, cancel=cancelled)
+        frames, values = motion_on_strip(motion.data, motion.fps, prep.window_start,
+                                         prep.timing, prep.fps)
+        if frames.size == 0:
+            raise AudioError("the strip covers no whole scene frame")
+        return motion, frames, values, built
+
+    return work
+
+
+def make_job(prep: Prepared) -> Job:
+    """The Generate job: model in the worker, :func:`write_motion` on the main thread."""
+
+    def apply(result) -> str:
+        motion, frames, values, built = result
+        obj = bpy.data.objects.get(prep.options.target)
+        if obj is None or obj.type != "MESH":
+            raise TopologyError(f"the head '{prep.options.target}' was removed while generating")
+        if len(obj.data.vertices) != prep.info.num_vertices:
+            raise TopologyError(f"the head '{obj.name}' changed while generating; generate again")
+        mode = write_motion(obj, motion, frames, values, built, prep.options)
+        return (f"animated '{obj.name}' from frame {int(frames[0])} to {int(frames[-1])} "
+                f"({len(frames)} frames, {mode.lower().replace('_', ' ')})")
+
+    return Job("Generate", _work(prep), apply)
+
+
+def resolve_mode(space: str, mode: str) -> str:
+    if mode == "AUTO":
+        return "CHANNEL_KEYS" if space == "channels" else "BASIS"
+    if mode == "CHANNEL_KEYS" and space != "channels":
+        raise TopologyError("a vertex model has no channels to key: choose basis shapes, "
+                            "per-frame shapes or a point cache")
+    return mode
+
+
+def write_motion(obj, motion, frames, values, built: dict, options: GenerateOptions) -> str:
+    """Replace what an earlier Generate wrote on ``obj`` with this motion; returns the mode."""
+    mode = resolve_mode(motion.space, options.output_mode)
+    writers.remove_generated(obj, keep_built_keys=True)
+    if built:
+        writers.add_shape_keys(obj, built)
+        obj[writers.BUILT_KEYS] = list(obj.get(writers.BUILT_KEYS, [])) + list(built)
+    if mode == "CHANNEL_KEYS":
+        writers.write_channel_keys(obj, motion.channels, frames, values)
+        return mode
+    if motion.space == "channels":
+        offsets = offsets_from_channels(values, writers.channel_shapes(obj, motion.channels))
+    else:
+        offsets = values
+    if mode == "BASIS":
+        writers.write_basis(obj, frames, offsets, options.max_shapes)
+    elif mode == "PER_FRAME":
+        writers.write_per_frame(obj, frames, offsets)
+    else:
+        writers.write_point_cache(obj, frames, offsets, options.cache_dir or bpy.app.tempdir)
+    return mode

@@ -1,0 +1,60 @@
+"""The loaded model, shared by the panel and jobs (loaded lazily, off the main thread).
+
+``diffusiontalker.api`` (and so torch) is imported only when a model is first needed, so
+registering the add-on stays instant. Scripts and tests can hand in a ready Talker with
+:func:`use_talker`.
+"""
+
+from __future__ import annotations
+
+import threading
+
+_lock = threading.Lock()
+_talker = None
+_loaded_key: tuple[str, str] | None = None
+_override = None
+found_device = ""  # the device the last load actually used, for the preferences
+
+
+def resolve_device(choice: str) -> tuple[str, str]:
+    """``AUTO``/``CPU``/``CUDA``/``MPS`` -> ``(torch device, one line saying what was found)``."""
+    from diffusiontalker.runtime.device import choose_device
+
+    found = choose_device(choice.lower())
+    return found.device, found.describe()
+
+
+def get_talker(checkpoint: str = "", device: str = "AUTO"):
+    """The Talker for ``checkpoint`` ("" = the shipped default) on ``device`` (may load it)."""
+    global _talker, _loaded_key, found_device
+    with _lock:
+        if _override is not None:
+            return _override
+        key = (checkpoint or "", device)
+        if _talker is not None and _loaded_key == key:
+            return _talker
+        from diffusiontalker.api import load_model
+
+        resolved, described = resolve_device(device)
+        talker = load_model(checkpoint or None, device=resolved)
+        _talker, _loaded_key, found_device = talker, key, described
+        return talker
+
+
+def loaded_talker():
+    """The Talker already in memory, or None (never loads)."""
+    return _override if _override is not None else _talker
+
+
+def use_talker(talker) -> None:
+    """Use ``talker`` instead of loading checkpoints (scripts, tests); None to undo."""
+    global _override
+    with _lock:
+        _override = talker
+
+
+def forget() -> None:
+    """Drop the loaded model (e.g. after the checkpoint or device preference changed)."""
+    global _talker, _loaded_key
+    with _lock:
+        _talker, _loaded_key = None, None

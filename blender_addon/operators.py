@@ -1,0 +1,360 @@
+"""Operators under ``bpy.ops.diffusiontalker.*`` (Generate and its helpers)."""
+
+from __future__ import annotations
+
+import os
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
+
+from diffusiontalker.errors import DiffusionTalkerError
+
+from . import compat, jobs, model_cache, prefs, writers
+from .generate import GenerateOptions, make_job, parse_blend, prepare
+from .props import IDENTITY_MODES, OUTPUT_MODE_ITEMS, blend_string, sync_library
+
+
+def _settings(context):
+    return context.scene.diffusiontalker
+
+
+def _job_busy() -> bool:
+    job = jobs.current()
+    return job is not None and not job.finished
+
+
+def _identity(mode: str, name: str, blend: str):
+    if mode == "NONE":
+        return None
+    if mode == "MATCH":
+        return "match"
+    if mode == "SINGLE":
+        if not name:
+            raise DiffusionTalkerError("choose an identity from the library (or load the model)")
+        return name
+    weights = parse_blend(blend)
+    if not weights or sum(weights.values()) <= 0:
+        raise DiffusionTalkerError("give at least one identity a blend weight above zero")
+    return weights
+
+
+class DT_OT_generate(bpy.types.Operator):
+    """Animate the head from the sound strip with the diffusion model"""
+
+    bl_idname = "diffusiontalker.generate"
+    bl_label = "Generate"
+    bl_options = {"REGISTER", "UNDO"}
+
+    target: StringProperty(name="Head", description="Mesh object to animate (default: active)")
+    strip: StringProperty(name="Sound Strip", description="Sound strip to animate to")
+    identity_mode: EnumProperty(name="Identity Mode", items=IDENTITY_MODES, default="NONE")
+    identity: StringProperty(name="Identity", description="Library identity (mode Library)")
+    identity_blend: StringProperty(name="Blend", description="'name:weight,...' (mode Blend)")
+    style_strength: FloatProperty(name="Style Strength", min=0.0, max=2.0, default=1.0)
+    steps: IntProperty(name="Steps", min=1, max=1000, default=8)
+    seed: IntProperty(name="Variation", min=0, default=0)
+    output_mode: EnumProperty(name="Output", items=OUTPUT_MODE_ITEMS, default="AUTO")
+    max_shapes: IntProperty(name="Max Basis Shapes", min=1, max=512, default=64)
+    blocking: BoolProperty(name="Blocking", default=False,
+                           description="Wait for the result (scripts, background mode)")
+
+    _job = None
+    _timer = None
+
+    @classmethod
+    def poll(cls, context):
+        if _job_busy():
+            cls.poll_message_set("A job is running: wait for it or press Cancel")
+            return False
+        return True
+
+    def invoke(self, context, event):
+        s = _settings(context)
+        for prop, value in (("strip", s.strip), ("identity_mode", s.identity_mode),
+                            ("identity", s.identity), ("identity_blend", blend_string(s)),
+                            ("style_strength", s.style_strength), ("steps", s.steps),
+                            ("seed", s.seed), ("output_mode", s.output_mode)):
+            if not self.properties.is_property_set(prop):
+                setattr(self, prop, value)
+        return self.execute(context)
+
+    def gather(self, context) -> GenerateOptions:
+        target = self.target or (context.active_object.name if context.active_object else "")
+        return GenerateOptions(
+            target=target, strip=self.strip or _settings(context).strip,
+            identity=_identity(self.identity_mode, self.identity, self.identity_blend),
+            steps=self.steps, seed=self.seed, style_strength=self.style_strength,
+            output_mode=self.output_mode, checkpoint=prefs.setting("checkpoint", ""),
+            device=prefs.setting("device", "AUTO"), max_shapes=self.max_shapes,
+            cache_dir=prefs.cache_folder())
+
+    def _fail(self, context, message: str):
+        _settings(context).error = message
+        self.report({"ERROR"}, message)
+        return {"CANCELLED"}
+
+    def execute(self, context):
+        s = _settings(context)
+        s.error = ""
+        try:
+            job = make_job(prepare(context.scene, self.gather(context)))
+        except DiffusionTalkerError as exc:
+            return self._fail(context, str(exc))
+        if self.blocking or bpy.app.background or context.window is None:
+            return self._finished(context, jobs.run_blocking(job))
+        jobs.start(job)
+        self._job = job
+        s.status = "Generating..."
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.1, window=context.window)
+        wm.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type == "ESC" and event.value == "PRESS":
+            self._job.cancel()
+        if event.type == "TIMER":
+            for area in context.screen.areas if context.screen else ():
+                area.tag_redraw()
+            if jobs.drain() is self._job:
+                context.window_manager.event_timer_remove(self._timer)
+                return self._finished(context, self._job)
+        return {"PASS_THROUGH"}
+
+    def _finished(self, context, job):
+        s = _settings(context)
+        if job.state == "applied":
+            s.status = job.message
+            self.report({"INFO"}, job.message)
+            return {"FINISHED"}
+        if job.state == "cancelled":
+            s.status = job.message
+            self.report({"WARNING"}, job.message)
+            return {"CANCELLED"}
+        s.status = ""
+        return self._fail(context, job.error or f"Generate ended in state {job.state}")
+
+
+class DT_OT_cancel(bpy.types.Operator):
+    """Stop the running job; nothing is written"""
+
+    bl_idname = "diffusiontalker.cancel"
+    bl_label = "Cancel"
+
+    @classmethod
+    def poll(cls, context):
+        if not _job_busy():
+            cls.poll_message_set("Nothing is running")
+            return False
+        return True
+
+    def execute(self, context):
+        jobs.current().cancel()
+        return {"FINISHED"}
+
+
+class DT_OT_remove_generated(bpy.types.Operator):
+    """Remove the keys, shapes, caches and modifier Generate made on the active head"""
+
+    bl_idname = "diffusiontalker.remove_generated"
+    bl_label = "Remove Generated"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        if not writers.has_generated(context.active_object):
+            cls.poll_message_set("The active object has nothing generated to remove")
+            return False
+        return True
+
+    def execute(self, context):
+        writers.remove_generated(context.active_object)
+        return {"FINISHED"}
+
+
+class DT_OT_add_audio_strip(bpy.types.Operator):
+    """Add an audio file as a sound strip at the current frame and use it"""
+
+    bl_idname = "diffusiontalker.add_audio_strip"
+    bl_label = "Add Audio as Strip"
+    bl_options = {"REGISTER", "UNDO"}
+
+    filepath: StringProperty(subtype="FILE_PATH")
+    filter_glob: StringProperty(default="*.wav;*.flac;*.mp3;*.ogg;*.m4a;*.aac", options={"HIDDEN"})
+    frame: IntProperty(name="Frame", default=-1, description="Start frame (-1: current frame)")
+
+    def invoke(self, context, event):
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        from .audio import decode_file
+
+        path = bpy.path.abspath(self.filepath)
+        try:
+            decode_file(path)
+        except DiffusionTalkerError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        scene = context.scene
+        frame = scene.frame_current if self.frame < 0 else self.frame
+        used = {s.channel for s in compat.strips_of(scene)}
+        channel = next(c for c in range(1, 129) if c not in used)
+        strip = compat.new_sound_strip(scene, os.path.basename(path), path, channel, frame)
+        _settings(context).strip = strip.name
+        return {"FINISHED"}
+
+
+class DT_OT_add_demo_head(bpy.types.Operator):
+    """Add the demo head with one shape key per articulation channel"""
+
+    bl_idname = "diffusiontalker.add_demo_head"
+    bl_label = "Add Demo Head"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        try:
+            from .head_object import create_head_object
+        except ImportError:
+            self.report({"ERROR"}, "the demo head is not available in this build")
+            return {"CANCELLED"}
+        obj = create_head_object(context)
+        for other in context.view_layer.objects:
+            other.select_set(False)
+        obj.select_set(True)
+        context.view_layer.objects.active = obj
+        return {"FINISHED"}
+
+
+def _background_or_blocking(job, blocking: bool) -> str:
+    if blocking or bpy.app.background:
+        jobs.run_blocking(job)
+        return "done"
+    jobs.start(job)
+    if not bpy.app.timers.is_registered(jobs.timer_tick):
+        bpy.app.timers.register(jobs.timer_tick, first_interval=0.1)
+    return "started"
+
+
+class DT_OT_load_model(bpy.types.Operator):
+    """Load the model (in the background) so its identity library shows"""
+
+    bl_idname = "diffusiontalker.load_model"
+    bl_label = "Load Model"
+
+    blocking: BoolProperty(default=False, options={"HIDDEN"})
+
+    @classmethod
+    def poll(cls, context):
+        if _job_busy():
+            cls.poll_message_set("A job is running")
+            return False
+        return True
+
+    def execute(self, context):
+        ckpt, device = prefs.setting("checkpoint", ""), prefs.setting("device", "AUTO")
+        scene_name = context.scene.name
+
+        def apply(talker):
+            scene = bpy.data.scenes.get(scene_name)
+            if scene is not None:
+                sync_library(scene.diffusiontalker, talker)
+            return f"model loaded on {model_cache.found_device or 'the chosen device'}"
+
+        job = jobs.Job("Load model", lambda p, c: model_cache.get_talker(ckpt, device), apply)
+        _background_or_blocking(job, self.blocking)
+        if job.state == "failed":
+            self.report({"ERROR"}, job.error)
+            return {"CANCELLED"}
+        return {"FINISHED"}
+
+
+class DT_OT_match_identity(bpy.types.Operator):
+    """List the library identities whose speaking style best matches this strip's voice"""
+
+    bl_idname = "diffusiontalker.match_identity"
+    bl_label = "Match from This Audio"
+
+    blocking: BoolProperty(default=False, options={"HIDDEN"})
+    top_k: IntProperty(default=3, min=1, max=20)
+
+    @classmethod
+    def poll(cls, context):
+        if _job_busy():
+            cls.poll_message_set("A job is running")
+            return False
+        if not context.scene.diffusiontalker.strip:
+            cls.poll_message_set("Choose a sound strip first")
+            return False
+        return True
+
+    def execute(self, context):
+        from .audio import SAMPLE_RATE, strip_audio
+
+        s = _settings(context)
+        strip = compat.find_strip(context.scene, s.strip)
+        try:
+            if strip is None:
+                raise DiffusionTalkerError(f"there is no sound strip called '{s.strip}'")
+            wave = strip_audio(strip)
+        except DiffusionTalkerError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        ckpt, device, top_k = prefs.setting("checkpoint", ""), prefs.setting("device", "AUTO"), self.top_k
+        scene_name = context.scene.name
+
+        def work(progress, cancelled):
+            talker = model_cache.get_talker(ckpt, device)
+            return talker, talker.match_identity(wave, SAMPLE_RATE, top_k=top_k)
+
+        def apply(result):
+            talker, matches = result
+            settings = bpy.data.scenes[scene_name].diffusiontalker
+            sync_library(settings, talker)
+            settings.matches.clear()
+            for name, score in matches:
+                item = settings.matches.add()
+                item.name, item.score = name, float(score)
+            return "best match: " + ", ".join(f"{n} ({sc:.2f})" for n, sc in matches)
+
+        job = jobs.Job("Match identity", work, apply)
+        _background_or_blocking(job, self.blocking)
+        if job.state == "failed":
+            self.report({"ERROR"}, job.error)
+            return {"CANCELLED"}
+        if job.message:
+            self.report({"INFO"}, job.message)
+        return {"FINISHED"}
+
+
+class DT_OT_use_identity(bpy.types.Operator):
+    """Use this identity from the library"""
+
+    bl_idname = "diffusiontalker.use_identity"
+    bl_label = "Use Identity"
+
+    name: StringProperty()
+
+    def execute(self, context):
+        s = _settings(context)
+        s.identity_mode = "SINGLE"
+        s.identity = self.name
+        return {"FINISHED"}
+
+
+class DT_OT_copy_diagnostics(bpy.types.Operator):
+    """Copy Blender, Python, torch and device versions to the clipboard"""
+
+    bl_idname = "diffusiontalker.copy_diagnostics"
+    bl_label = "Copy Diagnostics"
+
+    def execute(self, context):
+        text = prefs.diagnostics()
+        context.window_manager.clipboard = text
+        self.report({"INFO"}, "diagnostics copied to the clipboard")
+        return {"FINISHED"}
+
+
+classes = (DT_OT_generate, DT_OT_cancel, DT_OT_remove_generated, DT_OT_add_audio_strip,
+           DT_OT_add_demo_head, DT_OT_load_model, DT_OT_match_identity, DT_OT_use_identity,
+           DT_OT_copy_diagnostics)

@@ -1,0 +1,108 @@
+"""The sidebar panel: 3D View > Sidebar > Talker."""
+
+from __future__ import annotations
+
+import bpy
+
+from . import compat, jobs, model_cache
+from .targets import target_info, target_problem
+
+
+class DT_PT_talker(bpy.types.Panel):
+    bl_label = "DiffusionTalker"
+    bl_idname = "DT_PT_talker"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Talker"
+
+    def draw(self, context):
+        layout = self.layout
+        s = context.scene.diffusiontalker
+        self._draw_head(layout, context)
+        self._draw_audio(layout, context, s)
+        self._draw_identity(layout, s)
+        col = layout.column(align=True)
+        col.prop(s, "steps")
+        col.prop(s, "seed")
+        col.prop(s, "output_mode")
+        self._draw_run(layout, s)
+
+    def _draw_head(self, layout, context):
+        box = layout.box()
+        obj = context.active_object
+        row = box.row()
+        row.label(text=f"Head: {obj.name}" if obj else "Head: none", icon="MESH_DATA")
+        row.operator("diffusiontalker.add_demo_head", text="", icon="ADD")
+        talker = model_cache.loaded_talker()
+        if obj is None or obj.type != "MESH":
+            box.label(text="Select a mesh to animate", icon="INFO")
+        elif talker is None:
+            box.label(text="Model not loaded yet (loads on Generate)", icon="INFO")
+            box.operator("diffusiontalker.load_model")
+        else:
+            problem = target_problem(target_info(obj), talker)
+            if problem is None:
+                box.label(text="The model can drive this head", icon="CHECKMARK")
+            else:
+                for line in _wrap(problem):
+                    box.label(text=line, icon="ERROR" if talker.space == "vertices" else "INFO")
+
+    def _draw_audio(self, layout, context, s):
+        box = layout.box()
+        ed = context.scene.sequence_editor
+        if ed is not None:
+            box.prop_search(s, "strip", ed, "strips" if hasattr(ed, "strips") else "sequences",
+                            icon="SOUND")
+        else:
+            box.label(text="No sound strips yet", icon="SOUND")
+        box.operator("diffusiontalker.add_audio_strip", icon="FILE_SOUND")
+        strip = compat.find_strip(context.scene, s.strip) if s.strip else None
+        if strip is not None:
+            t = compat.strip_timing(strip)
+            box.label(text=f"Frames {int(t.left_handle)}-{int(t.right_handle) - 1} at "
+                           f"{compat.scene_fps(context.scene):.3g} fps")
+
+    def _draw_identity(self, layout, s):
+        box = layout.box()
+        box.prop(s, "identity_mode")
+        if s.identity_mode == "SINGLE":
+            box.prop(s, "identity")
+        elif s.identity_mode == "BLEND":
+            if not s.blend:
+                box.label(text="Load the model to see the library")
+            for item in s.blend:
+                box.prop(item, "weight", text=item.name, slider=True)
+        box.operator("diffusiontalker.match_identity", icon="VIEWZOOM")
+        for m in s.matches:
+            row = box.row()
+            row.label(text=f"{m.name}: {m.score:.2f}")
+            row.operator("diffusiontalker.use_identity", text="Use").name = m.name
+        box.prop(s, "style_strength", slider=True)
+
+    def _draw_run(self, layout, s):
+        job = jobs.current()
+        if job is not None and not job.finished:
+            layout.progress(factor=job.progress, text=f"{job.label} {job.progress:.0%}")
+            layout.operator("diffusiontalker.cancel", icon="CANCEL")
+        else:
+            layout.operator("diffusiontalker.generate", icon="PLAY")
+        layout.operator("diffusiontalker.remove_generated", icon="TRASH")
+        if s.error:
+            for line in _wrap(s.error):
+                layout.label(text=line, icon="ERROR")
+        elif s.status:
+            layout.label(text=s.status)
+
+
+def _wrap(text: str, width: int = 44) -> list[str]:
+    words, lines, line = text.split(), [], ""
+    for w in words:
+        if len(line) + len(w) + 1 > width and line:
+            lines.append(line)
+            line = w
+        else:
+            line = f"{line} {w}".strip()
+    return lines + ([line] if line else [])
+
+
+classes = (DT_PT_talker,)

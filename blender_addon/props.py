@@ -1,0 +1,91 @@
+"""The panel's settings, stored per scene (``scene.diffusiontalker``)."""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import (
+    CollectionProperty,
+    EnumProperty,
+    FloatProperty,
+    IntProperty,
+    StringProperty,
+)
+
+from . import model_cache
+
+IDENTITY_MODES = [
+    ("NONE", "Neutral", "No identity: the model's average speaking style"),
+    ("SINGLE", "Library", "One identity from the model's library"),
+    ("BLEND", "Blend", "A weighted blend of library identities (sliders)"),
+    ("MATCH", "Match Audio", "Pick the identity whose style best matches the voice"),
+]
+
+OUTPUT_MODE_ITEMS = [
+    ("AUTO", "Automatic", "Channel keys for channel models, basis shapes for vertex models"),
+    ("CHANNEL_KEYS", "Channel Keys", "Keyframes on shape keys named after the channels"),
+    ("BASIS", "Basis Shapes", "A few basis shape keys with one weight curve each (compact)"),
+    ("PER_FRAME", "Shape Key per Frame", "One shape key per frame (large, simple)"),
+    ("POINT_CACHE", "Point Cache", "A .pc2 file beside the .blend and a Mesh Cache modifier"),
+]
+
+_identity_items: list = []  # Blender needs Python to keep dynamic enum strings alive
+
+
+def identity_items(_self, _context):
+    talker = model_cache.loaded_talker()
+    names = list(getattr(talker, "identities", []) or [])
+    _identity_items[:] = [(n, n, f"Identity '{n}' from the library") for n in names]
+    return _identity_items or [("", "(load the model)", "The library appears once the model is loaded")]
+
+
+class DT_IdentityWeight(bpy.types.PropertyGroup):
+    weight: FloatProperty(name="Weight", min=0.0, max=1.0, default=0.0,
+                          description="How much of this identity goes into the blend")
+
+
+class DT_IdentityMatch(bpy.types.PropertyGroup):
+    score: FloatProperty(name="Score", description="Similarity between voice and identity")
+
+
+class DT_Settings(bpy.types.PropertyGroup):
+    strip: StringProperty(name="Sound Strip", description="The sound strip to animate to")
+    identity_mode: EnumProperty(name="Identity", items=IDENTITY_MODES, default="NONE")
+    identity: EnumProperty(name="Library", items=identity_items,
+                           description="Speaking style from the model's identity library")
+    blend: CollectionProperty(type=DT_IdentityWeight)
+    matches: CollectionProperty(type=DT_IdentityMatch)
+    style_strength: FloatProperty(name="Style Strength", min=0.0, max=2.0, default=1.0,
+                                  description="How strongly the identity's style shows")
+    steps: IntProperty(name="Steps", min=1, max=1000, default=8,
+                       description="Denoising steps (the distilled model is made for 8)")
+    seed: IntProperty(name="Variation", min=0, default=0,
+                      description="Seed: other values give other takes of the same speech")
+    output_mode: EnumProperty(name="Output", items=OUTPUT_MODE_ITEMS, default="AUTO")
+    status: StringProperty(name="Status")
+    error: StringProperty(name="Error")
+
+
+def blend_string(settings) -> str:
+    """The blend sliders as ``name:weight,...`` (non-zero weights only)."""
+    return ",".join(f"{w.name}:{w.weight:g}" for w in settings.blend if w.weight > 0)
+
+
+def sync_library(settings, talker) -> None:
+    """Give the blend sliders one entry per library identity (keeping existing weights)."""
+    names = list(getattr(talker, "identities", []) or [])
+    old = {w.name: w.weight for w in settings.blend}
+    settings.blend.clear()
+    for name in names:
+        item = settings.blend.add()
+        item.name, item.weight = name, old.get(name, 0.0)
+
+
+classes = (DT_IdentityWeight, DT_IdentityMatch, DT_Settings)
+
+
+def register() -> None:
+    bpy.types.Scene.diffusiontalker = bpy.props.PointerProperty(type=DT_Settings)
+
+
+def unregister() -> None:
+    del bpy.types.Scene.diffusiontalker

@@ -1,0 +1,41 @@
+"""Blender tests run against the ``bpy`` module: the add-on is registered once per session
+(from the checkout, as ``diffusiontalker_blender``) and each test starts from an empty scene."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+bpy = pytest.importorskip("bpy")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fakes import SpeechTalker  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def addon():
+    from diffusiontalker.commands._addon import import_addon
+
+    module = import_addon()
+    module.register()
+    return module
+
+
+@pytest.fixture
+def fresh(addon, tmp_path):
+    """An empty scene, no job, and a controlled channel model; yields the add-on package."""
+    from diffusiontalker_blender import jobs, model_cache
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.context.scene.render.fps, bpy.context.scene.render.fps_base = 30, 1.0
+    jobs._current = None
+    model_cache.use_talker(SpeechTalker())
+    yield addon
+    job = jobs.current()
+    if job is not None:
+        job.cancel()
+        job.wait(5)
+        jobs._current = None
+    model_cache.use_talker(None)

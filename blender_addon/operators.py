@@ -55,6 +55,11 @@ class DT_OT_generate(bpy.types.Operator):
     seed: IntProperty(name="Variation", min=0, default=0)
     output_mode: EnumProperty(name="Output", items=OUTPUT_MODE_ITEMS, default="AUTO")
     max_shapes: IntProperty(name="Max Basis Shapes", min=1, max=512, default=64)
+    checkpoint: StringProperty(name="Checkpoint", subtype="FILE_PATH",
+                               description="Model file (empty: the preferences' choice)")
+    device: EnumProperty(name="Device", default="PREFS", items=[
+        ("PREFS", "Preferences", "The device chosen in the preferences"),
+        ("AUTO", "Automatic", ""), ("CPU", "CPU", ""), ("CUDA", "CUDA", ""), ("MPS", "MPS", "")])
     blocking: BoolProperty(name="Blocking", default=False,
                            description="Wait for the result (scripts, background mode)")
 
@@ -84,8 +89,11 @@ class DT_OT_generate(bpy.types.Operator):
             target=target, strip=self.strip or _settings(context).strip,
             identity=_identity(self.identity_mode, self.identity, self.identity_blend),
             steps=self.steps, seed=self.seed, style_strength=self.style_strength,
-            output_mode=self.output_mode, checkpoint=prefs.setting("checkpoint", ""),
-            device=prefs.setting("device", "AUTO"), max_shapes=self.max_shapes,
+            output_mode=self.output_mode,
+            checkpoint=bpy.path.abspath(self.checkpoint) if self.checkpoint
+            else prefs.setting("checkpoint", ""),
+            device=prefs.setting("device", "AUTO") if self.device == "PREFS" else self.device,
+            max_shapes=self.max_shapes,
             cache_dir=prefs.cache_folder())
 
     def _fail(self, context, message: str):
@@ -213,16 +221,16 @@ class DT_OT_add_demo_head(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     def execute(self, context):
+        from .demo_scene import add_demo_head
+
         try:
-            from .head_object import create_head_object
+            add_demo_head(context)
         except ImportError:
             self.report({"ERROR"}, "the demo head is not available in this build")
             return {"CANCELLED"}
-        obj = create_head_object(context)
-        for other in context.view_layer.objects:
-            other.select_set(False)
-        obj.select_set(True)
-        context.view_layer.objects.active = obj
+        except DiffusionTalkerError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
         return {"FINISHED"}
 
 

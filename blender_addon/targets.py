@@ -18,6 +18,7 @@ class TargetInfo:
     shape_keys: tuple[str, ...]
     vertices: np.ndarray  # (V, 3) rest positions
     faces: np.ndarray  # (F, 3) triangles
+    landmarks: dict | None = None  # name -> vertex index, if the head stores them
 
 
 def target_info(obj) -> TargetInfo:
@@ -30,7 +31,10 @@ def target_info(obj) -> TargetInfo:
     tris = np.empty(len(mesh.loop_triangles) * 3, np.int32)
     mesh.loop_triangles.foreach_get("vertices", tris)
     keys = tuple(b.name for b in mesh.shape_keys.key_blocks) if mesh.shape_keys else ()
-    return TargetInfo(obj.name, len(mesh.vertices), keys, basis_coords(obj), tris.reshape(-1, 3))
+    stored = obj.get("diffusiontalker_landmarks")
+    landmarks = {str(k): int(v) for k, v in stored.items()} if stored else None
+    return TargetInfo(obj.name, len(mesh.vertices), keys, basis_coords(obj), tris.reshape(-1, 3),
+                      landmarks)
 
 
 def missing_channels(info: TargetInfo, channels) -> list[str]:
@@ -70,7 +74,7 @@ def rig_shapes(info: TargetInfo, channels) -> dict[str, np.ndarray]:
             f"(e.g. {missing[0]}) and the rig is not available in this build"
         ) from exc
     try:
-        landmarks = find_landmarks(info.vertices, info.faces)
+        landmarks = find_landmarks(info.vertices, info.faces, known=info.landmarks)
         rig = build_rig(info.vertices, info.faces, landmarks)
     except TopologyError:
         raise

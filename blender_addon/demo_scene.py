@@ -1,0 +1,100 @@
+"""The demo scene: demo head + a speech strip + camera and light, and its Workbench render.
+
+Used by the ``diffusiontalker demo`` command (headless, through the ``bpy`` module) and by
+the "Add Demo Head" operator.
+"""
+
+from __future__ import annotations
+
+import os
+
+import bpy
+import numpy as np
+from mathutils import Vector
+
+from . import compat
+
+
+def add_demo_head(context) -> bpy.types.Object:
+    """The procedural demo head with one shape key per channel, made active."""
+    from diffusiontalker.head import build_demo_head, build_rig
+
+    from .head_object import create_head_object
+
+    head = build_demo_head()
+    rig = build_rig(head.vertices, head.faces, head.landmarks)
+    obj = create_head_object(context, head, rig)
+    for other in context.view_layer.objects:
+        other.select_set(False)
+    obj.select_set(True)
+    context.view_layer.objects.active = obj
+    return obj
+
+
+def build_demo_scene(audio_path: str, fps: int = 30):
+    """Empty scene at ``fps`` with the demo head and ``audio_path`` as a strip at frame 1."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = fps, 1.0
+    head = add_demo_head(bpy.context)
+    strip = compat.new_sound_strip(scene, "speech", audio_path, 1, 1)
+    scene.diffusiontalker.strip = strip.name
+    timing = compat.strip_timing(strip)
+    scene.frame_start, scene.frame_end = int(timing.left_handle), int(timing.right_handle) - 1
+    add_camera_and_light(scene, head)
+    return head, strip
+
+
+def add_camera_and_light(scene, head) -> None:
+    """A camera framing the face from the front (-Y) and a sun from above-front."""
+    corners = np.array([head.matrix_world @ Vector(c) for c in head.bound_box])
+    centre = (corners.min(0) + corners.max(0)) / 2
+    size = float((corners.max(0) - corners.min(0)).max())
+    cam_data = bpy.data.cameras.new("DT Camera")
+    cam_data.lens = 85
+    cam = bpy.data.objects.new("DT Camera", cam_data)
+    scene.collection.objects.link(cam)
+    cam.location = (centre[0], centre[1] - 4.2 * size, centre[2] + 0.1 * size)
+    direction = Vector(centre) - cam.location
+    cam.rotation_euler = direction.to_track_quat("-Z", "Y").to_euler()
+    scene.camera = cam
+    sun = bpy.data.objects.new("DT Light", bpy.data.lights.new("DT Light", "SUN"))
+    sun.rotation_euler = (0.9, 0.0, 0.3)
+    scene.collection.objects.link(sun)
+
+
+def setup_workbench(scene, size: int = 480) -> None:
+    scene.render.engine = "BLENDER_WORKBENCH"
+    scene.display.shading.light = "STUDIO"
+    scene.display.shading.color_type = "MATERIAL"
+    scene.render.resolution_x = scene.render.resolution_y = size
+    scene.render.resolution_percentage = 100
+
+
+def render_still(path: str, frame: int, size: int = 480) -> str:
+    """Render one Workbench frame to a PNG."""
+    scene = bpy.context.scene
+    setup_workbench(scene, size)
+    scene.frame_set(frame)
+    scene.render.image_settings.file_format = "PNG"
+    scene.render.filepath = os.path.abspath(path)
+    bpy.ops.render.render(write_still=True)
+    return scene.render.filepath
+
+
+def render_video(path: str, size: int = 360, max_frames: int | None = None) -> str:
+    """Render the scene's frame range as an MPEG-4 video with the strip's sound."""
+    scene = bpy.context.scene
+    setup_workbench(scene, size)
+    if max_frames is not None:
+        scene.frame_end = min(scene.frame_end, scene.frame_start + max_frames - 1)
+    settings = scene.render.image_settings
+    if hasattr(settings, "media_type"):  # Blender 5.0 splits image / video output
+        settings.media_type = "VIDEO"
+    settings.file_format = "FFMPEG"
+    scene.render.ffmpeg.format = "MPEG4"
+    scene.render.ffmpeg.codec = "H264"
+    scene.render.ffmpeg.audio_codec = "AAC"
+    scene.render.filepath = os.path.abspath(path)
+    bpy.ops.render.render(animation=True)
+    return scene.render.frame_path()

@@ -54,7 +54,7 @@ def add_camera_and_light(scene, head) -> None:
     cam_data.lens = 85
     cam = bpy.data.objects.new("DT Camera", cam_data)
     scene.collection.objects.link(cam)
-    cam.location = (centre[0], centre[1] - 4.2 * size, centre[2] + 0.1 * size)
+    cam.location = (centre[0], centre[1] - 2.8 * size, centre[2] + 0.05 * size)
     direction = Vector(centre) - cam.location
     cam.rotation_euler = direction.to_track_quat("-Z", "Y").to_euler()
     scene.camera = cam

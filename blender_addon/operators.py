@@ -71,6 +71,9 @@ class DT_OT_generate(bpy.types.Operator):
         if _job_busy():
             cls.poll_message_set("A job is running: wait for it or press Cancel")
             return False
+        if not compat.sound_strips(context.scene):
+            cls.poll_message_set("Add a sound strip first (Add Audio as Strip)")
+            return False
         return True
 
     def invoke(self, context, event):

@@ -40,7 +40,7 @@ class DT_PT_talker(bpy.types.Panel):
             box.label(text="Model not loaded yet (loads on Generate)", icon="INFO")
             box.operator("diffusiontalker.load_model")
         else:
-            problem = target_problem(target_info(obj), talker)
+            problem = target_problem(target_info(obj, geometry=False), talker)
             if problem is None:
                 box.label(text="The model can drive this head", icon="CHECKMARK")
             else:

@@ -21,16 +21,20 @@ class TargetInfo:
     landmarks: dict | None = None  # name -> vertex index, if the head stores them
 
 
-def target_info(obj) -> TargetInfo:
+def target_info(obj, geometry: bool = True) -> TargetInfo:
+    """What the worker needs about ``obj``; ``geometry=False`` skips the arrays (panel)."""
     from .writers import basis_coords
 
     if obj is None or obj.type != "MESH":
         raise TopologyError("select a mesh object as the head to animate")
     mesh = obj.data
+    keys = tuple(b.name for b in mesh.shape_keys.key_blocks) if mesh.shape_keys else ()
+    if not geometry:
+        empty = np.zeros((0, 3))
+        return TargetInfo(obj.name, len(mesh.vertices), keys, empty, empty.astype(np.int32))
     mesh.calc_loop_triangles()
     tris = np.empty(len(mesh.loop_triangles) * 3, np.int32)
     mesh.loop_triangles.foreach_get("vertices", tris)
-    keys = tuple(b.name for b in mesh.shape_keys.key_blocks) if mesh.shape_keys else ()
     stored = obj.get("diffusiontalker_landmarks")
     landmarks = {str(k): int(v) for k, v in stored.items()} if stored else None
     return TargetInfo(obj.name, len(mesh.vertices), keys, basis_coords(obj), tris.reshape(-1, 3),

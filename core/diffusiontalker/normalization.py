@@ -38,9 +38,13 @@ class MotionNormalizer(nn.Module):
         centred = frames - mean
         if self.components:
             k = min(self.components, centred.shape[0], self.dim)
-            _, _, vh = torch.linalg.svd(centred, full_matrices=False)
+            if self.dim > 1024:  # wide vertex data: randomised SVD (Halko et al. 2011)
+                _, _, v = torch.svd_lowrank(centred, q=min(k + 10, min(centred.shape)), niter=4)
+                top = v[:, :k]
+            else:
+                top = torch.linalg.svd(centred, full_matrices=False)[2][:k].T
             basis = torch.zeros(self.dim, self.components, dtype=torch.float64)
-            basis[:, :k] = vh[:k].T
+            basis[:, :k] = top
             coeffs = centred @ basis
             self.basis.copy_(basis.float())
             self.scale.copy_(coeffs.std(0).clamp_min(eps).float())

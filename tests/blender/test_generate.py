@@ -150,6 +150,11 @@ def test_unreadable_audio_is_a_clear_error(fresh, tmp_path):
 
 def test_no_strip_and_unknown_strip(fresh, tmp_path):
     head = make_channel_head()
+    with pytest.raises(RuntimeError, match="Add a sound strip first"):
+        bpy.ops.diffusiontalker.generate(blocking=True)
+    assert bpy.ops.diffusiontalker.remove_generated.poll() is False  # nothing to remove yet
+    add_strip(write_speech_wav(tmp_path / "s.wav"))
+    bpy.context.scene.diffusiontalker.strip = ""
     _expect_error(head, "choose a sound strip")
     _expect_error(head, "no sound strip called 'nope'", strip="nope")
 

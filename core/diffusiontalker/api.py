@@ -1,0 +1,183 @@
+"""The inference API: ``load_model()`` -> ``Talker``; ``Talker.generate(audio, ...)`` -> Motion.
+
+Audio of any length is generated in overlapping windows (default 10 s with 1 s overlap), each
+sampled with DDIM and cross-faded linearly into the next, so memory stays bounded by one
+window's attention. The starting noise is drawn per one-second block from the seed, so
+overlapping windows start from the same noise where they overlap (a smoother seam).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import checkpoint
+from .audio import SAMPLE_RATE, load_audio
+from .errors import CheckpointError
+from .identity import MATCH, IdentityChoice
+from .model import Conditioning, DiffusionTalker
+from .motion import Motion
+from .samplers import sample_ddim
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "default.safetensors"
+
+
+def load_model(checkpoint_path: str | Path | None = None, device: str = "cpu") -> Talker:
+    """Load a checkpoint (``None``: the shipped default model) as a ready ``Talker``."""
+    if checkpoint_path is None:
+        if not DEFAULT_CHECKPOINT.is_file():
+            raise CheckpointError(
+                f"no default model is installed yet (expected {DEFAULT_CHECKPOINT}); "
+                "pass a checkpoint path, or train one with `diffusiontalker train`")
+        checkpoint_path = DEFAULT_CHECKPOINT
+    return Talker(checkpoint.load_model(checkpoint_path, device), device)
+
+
+class Talker:
+    """A loaded model with its audio frontend: generation and identity matching."""
+
+    window_seconds = 10.0
+    overlap_seconds = 1.0
+
+    def __init__(self, model: DiffusionTalker, device: str = "cpu"):
+        self.model = model.eval()
+        self.device = torch.device(device)
+        self._frontend = None
+
+    # -- what the model is -------------------------------------------------------------
+    @property
+    def config(self):
+        return self.model.config
+
+    @property
+    def identities(self) -> list[str]:
+        return list(self.model.identity.names)
+
+    @property
+    def space(self) -> str:
+        return self.config.motion.space
+
+    @property
+    def fps(self) -> float:
+        return float(self.config.motion.fps)
+
+    @property
+    def channels(self) -> tuple[str, ...] | None:
+        ch = self.config.motion.channels
+        return tuple(ch) if ch else None
+
+    @property
+    def num_vertices(self) -> int | None:
+        return self.config.motion.num_vertices if self.space == "vertices" else None
+
+    @property
+    def template(self) -> np.ndarray | None:
+        if self.space != "vertices":
+            return None
+        return self.model.template.detach().cpu().numpy().astype(np.float32)
+
+    @property
+    def default_steps(self) -> int:
+        return int(self.config.diffusion.default_steps)
+
+    # -- audio -> tokens ---------------------------------------------------------------
+    @property
+    def frontend(self):
+        if self._frontend is None:
+            from .audio_encoders import build_frontend
+
+            self._frontend = build_frontend(self.config.audio, self.device)
+        return self._frontend
+
+    def num_frames(self, wave: np.ndarray) -> int:
+        return max(1, int(round(wave.shape[0] / SAMPLE_RATE * self.fps)))
+
+    @torch.no_grad()
+    def audio_tokens(self, wave: np.ndarray) -> torch.Tensor:
+        """Audio tokens ``(1, T, d)`` for a 16 kHz wave at the motion frame rate."""
+        features = torch.from_numpy(np.ascontiguousarray(self.frontend(wave))).to(self.device)
+        return self.model.audio_tokens(features[None].float(), self.num_frames(wave))
+
+    # -- identities --------------------------------------------------------------------
+    @torch.no_grad()
+    def match_identity(self, audio, sample_rate: int | None = None,
+                       top_k: int = 3) -> list[tuple[str, float]]:
+        """The library identities whose style best matches this voice, ``(name, cosine)``."""
+        tokens = self.audio_tokens(load_audio(audio, sample_rate))
+        return self.model.identity.match(tokens, top_k=top_k)
+
+    # -- generation --------------------------------------------------------------------
+    def windows(self, num_frames: int) -> list[tuple[int, int]]:
+        """Frame ranges ``[a, b)`` covering ``num_frames`` with the configured overlap."""
+        size = max(1, int(round(self.window_seconds * self.fps)))
+        overlap = min(size - 1, int(round(self.overlap_seconds * self.fps)))
+        if num_frames <= size:
+            return [(0, num_frames)]
+        spans, start = [], 0
+        while start + size < num_frames:
+            spans.append((start, start + size))
+            start += size - overlap
+        spans.append((num_frames - size, num_frames))
+        return spans
+
+    def _noise(self, seed: int, start: int, stop: int, width: int) -> torch.Tensor:
+        """Noise for frames ``[start, stop)``, drawn per one-second block from the seed."""
+        block = max(1, int(round(self.fps)))
+        parts = []
+        for k in range(start // block, (stop - 1) // block + 1):
+            gen = torch.Generator().manual_seed((int(seed) % (2**31)) * 1_000_003 + k)
+            parts.append(torch.randn(block, width, generator=gen))
+        noise = torch.cat(parts)
+        offset = start - (start // block) * block
+        return noise[offset: offset + stop - start]
+
+    @torch.no_grad()
+    def generate(self, audio, sample_rate: int | None = None, *, identity: IdentityChoice = None,
+                 steps: int | None = None, seed: int = 0, style_strength: float = 1.0,
+                 progress: Callable[[float], None] | None = None,
+                 cancel: Callable[[], bool] | None = None) -> Motion:
+        """Speech -> facial motion. ``identity``: None (neutral), a name, ``{name: weight}``
+        (a convex blend) or ``"match"`` (the best library match for this voice)."""
+        steps = int(steps or self.default_steps)
+        if steps < 1:
+            raise ValueError(f"steps must be at least 1, got {steps}")
+        wave = load_audio(audio, sample_rate)
+        tokens = self.audio_tokens(wave)
+        num_frames = tokens.shape[1]
+        ident, weights = self.model.identity.resolve(
+            identity, style_strength, tokens=tokens if identity == MATCH else None)
+        width = self.model.normalizer.model_dim
+        spans = self.windows(num_frames)
+        total = torch.zeros(num_frames, width)
+        weight_sum = torch.zeros(num_frames, 1)
+        for j, (a, b) in enumerate(spans):
+            cond = Conditioning(tokens[:, a:b], ident[None].to(self.device))
+            noise = self._noise(seed, a, b, width)[None].to(self.device)
+            report = None if progress is None else (
+                lambda f, j=j: progress((j + f) / len(spans)))
+            x = sample_ddim(self.model.denoise, tuple(noise.shape), steps, noise=noise,
+                            cond=cond, progress=report, cancel=cancel)
+            w = self._crossfade_weights(spans, j)
+            total[a:b] += x[0].cpu() * w[:, None]
+            weight_sum[a:b] += w[:, None]
+        motion = self.model.decode_motion(total / weight_sum).numpy()
+        if self.space == "vertices":
+            data = motion.reshape(num_frames, -1, 3)
+            return Motion(self.fps, "vertices", data, identity=weights)
+        return Motion(self.fps, "channels", motion, self.channels, identity=weights)
+
+    @staticmethod
+    def _crossfade_weights(spans: list[tuple[int, int]], j: int) -> torch.Tensor:
+        """Linear ramps over the overlaps with the previous and next window."""
+        a, b = spans[j]
+        w = torch.ones(b - a)
+        if j > 0 and spans[j - 1][1] > a:
+            n = spans[j - 1][1] - a
+            w[:n] = (torch.arange(n) + 0.5) / n
+        if j + 1 < len(spans) and spans[j + 1][0] < b:
+            n = b - spans[j + 1][0]
+            w[b - a - n:] = torch.minimum(w[b - a - n:], 1 - (torch.arange(n) + 0.5) / n)
+        return w

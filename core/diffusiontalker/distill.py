@@ -1,0 +1,198 @@
+"""Progressive distillation (Salimans & Ho 2022, arXiv 2202.00512, Alg. 2): 2N steps -> N.
+
+One round (notes/diffusion.md § Progressive distillation): draw ``i ∈ {1..N}``, ``u = i/N``,
+``u′ = u − 1/(2N)``, ``u″ = u − 1/N``; two DDIM steps of the frozen teacher ``u → u′ → u″``;
+the student's target ``x̃`` is the x for which one DDIM step ``u → u″`` lands on ``z_{u″}``
+(``schedule.distillation_target``; the teacher's second ``x̂`` on the last interval); loss
+``w(λ_u)·‖x̃ − x̂_student‖²`` with ``w = max(SNR, 1)`` or ``1 + SNR`` (never ``SNR``). The
+student starts as a copy of the teacher; the audio adapter, identity library and style encoder
+are frozen (identical for both); Adam with the LR annealed to 0 in each round. Then the
+student becomes the teacher and N halves, down to ``to_steps`` (8, optionally 4 or 2).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from . import checkpoint
+from .audio_encoders import build_frontend
+from .errors import CheckpointError
+from .model import DiffusionTalker, ModelConfig
+from .samplers import sample_ddim
+from .schedule import ddim_step, diffuse, distillation_target, loss_weight
+from .training_data import (
+    JsonlLog,
+    batch_conditioning,
+    cosine_lr,
+    masked_mse,
+    open_corpus,
+    prefixed,
+    restore_rng,
+    rng_metadata,
+    unprefixed,
+)
+
+STATE_KIND = "diffusiontalker-distill-state"
+
+
+@dataclass
+class DistillConfig:
+    teacher: str
+    out: str
+    data: str
+    to_steps: int = 8
+    from_steps: int = 0  # 0: the teacher's ``diffusion.teacher_steps``
+    steps_per_round: int = 500
+    batch_size: int = 16
+    window_seconds: float = 4.0
+    lr: float = 1e-4
+    weighting: str = "truncated_snr"
+    grad_clip: float = 1.0
+    seed: int = 0
+    log_every: int = 25
+    cache_dir: str | None = None
+    device: str = "cpu"
+
+    @property
+    def state_path(self) -> Path:
+        return Path(self.out).with_suffix(".distill-state.safetensors")
+
+    @property
+    def log_path(self) -> Path:
+        return Path(self.out).with_suffix(".distill.jsonl")
+
+
+def round_schedule(from_steps: int, to_steps: int) -> list[int]:
+    """Student step counts of each round, e.g. 256 -> 8 gives [128, 64, 32, 16, 8]."""
+    if from_steps < 2 or to_steps < 1 or from_steps & (from_steps - 1) or to_steps & (to_steps - 1):
+        raise ValueError(f"distillation halves powers of two; got {from_steps} -> {to_steps}")
+    if to_steps >= from_steps:
+        raise ValueError(f"the student ({to_steps} steps) must use fewer steps than the "
+                         f"teacher ({from_steps})")
+    return [from_steps >> k for k in range(1, int(math.log2(from_steps // to_steps)) + 1)]
+
+
+def freeze_conditioning(model: DiffusionTalker) -> None:
+    """Audio adapter, identity library and style encoder stay as the teacher had them."""
+    for module in (model.adapter, model.identity):
+        for p in module.parameters():
+            p.requires_grad_(False)
+
+
+def distillation_loss(student: DiffusionTalker, teacher: DiffusionTalker, batch, n_steps: int,
+                      generator: torch.Generator, weighting: str) -> tuple[torch.Tensor, dict]:
+    """One batch of a round whose student takes ``n_steps`` steps (teacher: 2N)."""
+    device = next(student.parameters()).device
+    with torch.no_grad():
+        x, cond = batch_conditioning(teacher, batch, device)
+        b = x.shape[0]
+        i = torch.randint(1, n_steps + 1, (b,), generator=generator).double()
+        u, u_mid, u_next = i / n_steps, (i - 0.5) / n_steps, (i - 1.0) / n_steps
+        noise = torch.randn(x.shape, generator=generator).to(device)
+        z_u = diffuse(x, u, noise)
+        x_hat1 = teacher.denoise(z_u, u.float().to(device), cond)
+        z_mid = ddim_step(z_u, x_hat1, u, u_mid)
+        x_hat2 = teacher.denoise(z_mid, u_mid.float().to(device), cond)
+        z_next = ddim_step(z_mid, x_hat2, u_mid, u_next)
+        x_tilde = distillation_target(z_u, z_next, x_hat2, u, u_next)
+        w = loss_weight(u, weighting).to(device)
+    x_student = student.denoise(z_u, u.float().to(device), cond)
+    loss = masked_mse(x_student, x_tilde, cond.mask, weight=w)
+    return loss, {"loss": loss.item()}
+
+
+@torch.no_grad()
+def sample_mse(model: DiffusionTalker, sampler, steps: int, seed: int, batch_size: int = 8) -> float:
+    """x-MSE (normalised space) of full DDIM samples against the data on fixed windows."""
+    device = next(model.parameters()).device
+    state = sampler.rng.bit_generator.state
+    batch = sampler.batch(batch_size)
+    sampler.rng.bit_generator.state = state
+    x, cond = batch_conditioning(model, batch, device)
+    gen = torch.Generator().manual_seed(seed)
+    out = sample_ddim(model.denoise, tuple(x.shape), steps, generator=gen, cond=cond)
+    return float(masked_mse(out, x, cond.mask))
+
+
+def distill(cfg: DistillConfig, resume: bool = False, show_progress: bool = True) -> Path:
+    """Run the rounds from the teacher checkpoint; save the final student to ``cfg.out``."""
+    original = checkpoint.load_model(cfg.teacher, cfg.device)
+    from_steps = cfg.from_steps or int(original.config.diffusion.teacher_steps)
+    rounds = round_schedule(from_steps, cfg.to_steps)
+    frontend = build_frontend(original.config.audio, cfg.device)
+    _, sampler, val_sampler = open_corpus(cfg.data, frontend, cfg.window_seconds, cfg.seed,
+                                          cfg.cache_dir)
+    eval_sampler = val_sampler or sampler
+    teacher = original
+    start_round, start_step, meta, tensors = 0, 0, {}, {}
+    if resume:
+        if not cfg.state_path.exists():
+            raise CheckpointError(f"nothing to resume: no distillation state at {cfg.state_path}")
+        tensors, meta = checkpoint.load_state(cfg.state_path, STATE_KIND)
+        teacher = DiffusionTalker(ModelConfig.from_dict(json.loads(meta["config"])))
+        teacher.load_state_dict(unprefixed("teacher/", tensors))
+        start_round, start_step = int(meta["round"]), int(meta["step"])
+    log = JsonlLog(cfg.log_path, fresh=not resume)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    for r in range(start_round, len(rounds)):
+        n_steps = rounds[r]
+        teacher = teacher.to(cfg.device).eval().requires_grad_(False)
+        student = copy.deepcopy(teacher).train().requires_grad_(True)
+        freeze_conditioning(student)
+        params = [p for p in student.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(params, lr=cfg.lr)
+        first = 0
+        if meta and r == start_round:
+            student.load_state_dict(unprefixed("student/", tensors))
+            if start_step:  # a fresh round starts with fresh Adam moments
+                checkpoint.optimizer_from_tensors(optimizer, tensors, meta["param_groups"])
+            restore_rng(sampler, meta)
+            gen.set_state(tensors["rng/time_noise"])
+            first = start_step
+        bar = tqdm(range(first, cfg.steps_per_round), initial=first, total=cfg.steps_per_round,
+                   disable=not show_progress, desc=f"distill {2 * n_steps}->{n_steps}", unit="step")
+        for step in bar:
+            for group in optimizer.param_groups:
+                group["lr"] = cosine_lr(step, cfg.steps_per_round, cfg.lr)
+            loss, parts = distillation_loss(student, teacher, sampler.batch(cfg.batch_size),
+                                            n_steps, gen, cfg.weighting)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            optimizer.step()
+            done = step + 1
+            if done % cfg.log_every == 0 or done == cfg.steps_per_round:
+                log.write(round=r + 1, student_steps=n_steps, step=done, **parts)
+                bar.set_postfix(loss=f"{parts['loss']:.4f}")
+                _save_state(cfg, teacher, student, optimizer, sampler, gen, r, done)
+        student.eval()
+        log.write(round=r + 1, student_steps=n_steps, step=cfg.steps_per_round,
+                  val_student_sample_mse=sample_mse(student, eval_sampler, n_steps, cfg.seed),
+                  val_teacher_respaced_sample_mse=sample_mse(original, eval_sampler, n_steps, cfg.seed))
+        diffusion = student.config.diffusion
+        diffusion.distilled_from = [*diffusion.distilled_from, 2 * n_steps]
+        diffusion.default_steps = n_steps
+        teacher = student
+        _save_state(cfg, teacher, teacher, optimizer, sampler, gen, r + 1, 0)
+    teacher.requires_grad_(True).eval()
+    teacher.config.provenance = {**teacher.config.provenance, "kind": "student",
+                                 "teacher_checkpoint": str(cfg.teacher),
+                                 "distill": {k: v for k, v in asdict(cfg).items() if k != "out"}}
+    return checkpoint.save_model(teacher, cfg.out)
+
+
+def _save_state(cfg, teacher, student, optimizer, sampler, gen, round_index: int, step: int) -> None:
+    optim_tensors, groups = checkpoint.optimizer_to_tensors(optimizer)
+    tensors = {**prefixed("teacher/", teacher.state_dict()),
+               **prefixed("student/", student.state_dict()), **optim_tensors,
+               "rng/time_noise": gen.get_state()}
+    meta = {"config": json.dumps(teacher.config.to_dict()), "round": str(round_index),
+            "step": str(step), "param_groups": groups, **rng_metadata(sampler)}
+    checkpoint.save_state(cfg.state_path, tensors, meta, STATE_KIND)

@@ -41,22 +41,27 @@ def detect_kind(root: str | Path) -> str:
         "(FaceFormer / BIWI layout)")
 
 
-def load_dataset(root: str | Path, kind: str = "auto") -> MotionCorpus:
-    """Read a dataset into a :class:`MotionCorpus` (``kind`` one of :data:`DATASET_KINDS`)."""
+def load_dataset(root: str | Path, kind: str = "auto",
+                 sync_tolerance_frames: float = 1.0) -> MotionCorpus:
+    """Read a dataset into a :class:`MotionCorpus` (``kind`` one of :data:`DATASET_KINDS`).
+
+    ``sync_tolerance_frames``: how far audio and motion durations may differ (in frames)
+    before a clip is refused when it is loaded (:meth:`Clip.load_pair`).
+    """
     if kind not in DATASET_KINDS:
         raise DatasetError(f"unknown dataset kind {kind!r}; expected one of {DATASET_KINDS}")
     if kind == "auto":
         kind = detect_kind(root)
     if kind == "folder":
-        return load_folder_dataset(root)
+        return load_folder_dataset(root, sync_tolerance_frames)
     if kind == "vocaset":
         from .vocaset import load_vocaset
 
-        return load_vocaset(root)
+        return load_vocaset(root, sync_tolerance_frames)
     if kind == "faceformer":
         from .faceformer import load_faceformer
 
-        return load_faceformer(root)
+        return load_faceformer(root, sync_tolerance_frames)
     from .biwi import load_biwi
 
-    return load_biwi(root)
+    return load_biwi(root, sync_tolerance_frames)

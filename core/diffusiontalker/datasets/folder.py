@@ -85,7 +85,7 @@ def _load_templates(root: Path, speakers: list[str], num_vertices: int | None) -
     return templates
 
 
-def load_folder_dataset(root: str | Path) -> MotionCorpus:
+def load_folder_dataset(root: str | Path, sync_tolerance_frames: float = 1.0) -> MotionCorpus:
     """Read a plain folder dataset; every listed clip must have its audio and motion file."""
     root = Path(root)
     meta = _read_meta(root)
@@ -111,8 +111,10 @@ def load_folder_dataset(root: str | Path) -> MotionCorpus:
             missing.append(f"audio/{clip_id}.wav")
         if not motion_path.is_file():
             missing.append(f"motion/{clip_id}.npy")
-        clips.append(_make_clip(root, clip_id, speaker, split, str(entry.get("text", "")), fps,
-                                audio_path, motion_path, space, num_vertices, channels))
+        clip = _make_clip(root, clip_id, speaker, split, str(entry.get("text", "")), fps,
+                          audio_path, motion_path, space, num_vertices, channels)
+        clip.sync_tolerance_frames = sync_tolerance_frames
+        clips.append(clip)
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise DatasetError(f"dataset {root}: missing files: {shown}")

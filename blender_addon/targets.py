@@ -80,13 +80,11 @@ def rig_shapes(info: TargetInfo, channels) -> dict[str, np.ndarray]:
     try:
         landmarks = find_landmarks(info.vertices, info.faces, known=info.landmarks)
         rig = build_rig(info.vertices, info.faces, landmarks)
-    except TopologyError:
-        raise
-    except Exception as exc:
+    except Exception as exc:  # TopologyError from the landmark search, or a rig failure
         raise TopologyError(
-            f"could not find face landmarks on '{info.name}' to build its channel shape keys "
-            f"({exc}); use the demo head, or add shape keys named after the channels "
-            f"(e.g. {missing[0]})"
+            f"'{info.name}' has no shape keys named after the model's channels (e.g. "
+            f"{missing[0]}) and they could not be built with the rig: {exc}. Use the demo "
+            "head, or add shape keys named after the channels"
         ) from exc
     index = {name: i for i, name in enumerate(rig.channels)}
     absent = [c for c in missing if c not in index]

@@ -176,3 +176,41 @@ def test_identity_choices_reach_the_model(fresh, tmp_path):
     assert [(m.name, round(m.score, 2)) for m in matches] == [("bo", 0.9), ("ada", 0.5), ("cy", 0.1)]
     assert [w.name for w in bpy.context.scene.diffusiontalker.blend] == ["ada", "bo", "cy"]
     assert head.name == "Head"
+
+
+def test_head_without_channel_keys_gets_them_from_the_rig(fresh, tmp_path):
+    from diffusiontalker_blender.head_object import create_head_object
+
+    from diffusiontalker.channels import CHANNELS
+    from diffusiontalker.head import build_demo_head
+
+    obj = create_head_object(bpy.context, build_demo_head(), None, name="Bare")
+    bpy.context.view_layer.objects.active = obj
+    assert obj.data.shape_keys is None
+    add_strip(write_speech_wav(tmp_path / "s.wav"))
+    assert bpy.ops.diffusiontalker.generate(blocking=True, target="Bare") == {"FINISHED"}
+    names = [b.name for b in obj.data.shape_keys.key_blocks]
+    assert set(CHANNELS) <= set(names)
+    jaw = obj.data.shape_keys.key_blocks["jawOpen"]
+    co = np.empty(len(jaw.data) * 3, np.float32)
+    jaw.data.foreach_get("co", co)
+    from diffusiontalker_blender.writers import basis_coords
+
+    assert np.abs(co.reshape(-1, 3) - basis_coords(obj)).max() > 1e-3  # a real jaw shape
+    assert bpy.ops.diffusiontalker.generate(blocking=True, target="Bare") == {"FINISHED"}
+    assert [b.name for b in obj.data.shape_keys.key_blocks] == names  # built once
+    bpy.ops.diffusiontalker.remove_generated()
+    assert obj.data.shape_keys is None  # everything we built is gone
+
+
+def test_head_without_keys_or_landmarks_is_a_clear_error(fresh, tmp_path):
+    mesh = bpy.data.meshes.new("Blob")
+    mesh.from_pydata([(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1)], [], [(0, 1, 2), (0, 1, 3)])
+    blob = bpy.data.objects.new("Blob", mesh)
+    bpy.context.scene.collection.objects.link(blob)
+    bpy.context.view_layer.objects.active = blob
+    add_strip(write_speech_wav(tmp_path / "s.wav"))
+    with pytest.raises(RuntimeError, match="'Blob' has no shape keys named after the model's "
+                       "channels .e.g. jawOpen. and they could not be built with the rig"):
+        bpy.ops.diffusiontalker.generate(blocking=True)
+    assert blob.data.shape_keys is None and not bpy.data.actions

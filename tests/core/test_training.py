@@ -21,8 +21,8 @@ AUDIO = {"kind": "mel", "n_mels": 16}
 
 
 def _train_cfg(data, out, **kw) -> TrainConfig:
-    base = dict(preset="tiny", audio=AUDIO, steps=20, batch_size=4, window_seconds=1.0,
-                lr=3e-3, warmup=2, teacher_steps=8, log_every=5, val_every=10, save_every=10)
+    base = dict(preset="tiny", audio=AUDIO, steps=12, batch_size=4, window_seconds=1.0,
+                lr=3e-3, warmup=2, teacher_steps=8, log_every=4, val_every=6, save_every=6)
     return TrainConfig(data=str(data), out=str(out), **{**base, **kw})
 
 
@@ -70,12 +70,15 @@ def test_train_distill_generate(space, tmp_path):
 
 
 def test_training_resumes_exactly(tmp_path):
-    data = write_toy_dataset(tmp_path / "data", "channels", clips_per_speaker=2)
-    whole = train(_train_cfg(data, tmp_path / "a.safetensors"), show_progress=False)
+    data = write_toy_dataset(tmp_path / "data", "channels", clips_per_speaker=1)
+    short = dict(steps=8, val_every=100, save_every=100)
+    whole = train(_train_cfg(data, tmp_path / "a.safetensors", **short), show_progress=False)
     with pytest.raises(CheckpointError, match="nothing to resume"):
-        train(_train_cfg(data, tmp_path / "b.safetensors"), resume=True, show_progress=False)
-    train(_train_cfg(data, tmp_path / "b.safetensors"), show_progress=False, stop_at=7)
-    resumed = train(_train_cfg(data, tmp_path / "b.safetensors"), resume=True, show_progress=False)
+        train(_train_cfg(data, tmp_path / "b.safetensors", **short), resume=True, show_progress=False)
+    train(_train_cfg(data, tmp_path / "b.safetensors", **short), show_progress=False, stop_at=3)
+    assert not (tmp_path / "b.safetensors").exists()
+    resumed = train(_train_cfg(data, tmp_path / "b.safetensors", **short), resume=True,
+                    show_progress=False)
     a = checkpoint.load_model(whole).state_dict()
     b = checkpoint.load_model(resumed).state_dict()
     for name in a:

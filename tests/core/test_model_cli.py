@@ -1,0 +1,78 @@
+"""The CLI commands of the model: generate, identities, bench (tiny random checkpoints)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile
+
+from diffusiontalker.checkpoint import save_model
+from diffusiontalker.cli import main
+from diffusiontalker.factory import random_model
+from diffusiontalker.motion import Motion
+
+
+@pytest.fixture(scope="module")
+def ckpts(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    ch = save_model(random_model("channels"), root / "ch.safetensors")
+    vx = save_model(random_model("vertices", num_vertices=25), root / "vx.safetensors")
+    wav = root / "some.wav"
+    t = np.arange(24000) / 16000
+    soundfile.write(str(wav), (0.2 * np.sin(2 * np.pi * 200 * t)).astype(np.float32), 44100)
+    return ch, vx, wav
+
+
+def test_generate_writes_the_npz_contract(ckpts, tmp_path, capsys):
+    ch, vx, wav = ckpts
+    out = tmp_path / "out.npz"
+    assert main(["generate", str(wav), "-o", str(out), "--checkpoint", str(ch),
+                 "--identity", "bo", "--seed", "2"]) == 0
+    with np.load(out, allow_pickle=False) as f:
+        assert set(f.files) >= {"fps", "weights", "channels"}
+        assert f["weights"].dtype == np.float32 and f["weights"].shape == (16, 24)
+        assert float(f["fps"]) == 30.0 and f["channels"][0] == "jawOpen"
+    out_v = tmp_path / "v.npz"
+    assert main(["generate", str(wav), "-o", str(out_v), "--checkpoint", str(vx),
+                 "--blend", "ada=0.5,cy=0.5", "--steps", "2"]) == 0
+    motion = Motion.load_npz(out_v)
+    assert motion.space == "vertices" and motion.data.shape == (16, 25, 3)
+    assert motion.identity == {"ada": 0.5, "cy": 0.5}
+    assert main(["generate", str(wav), "-o", str(tmp_path / "m.npz"), "--checkpoint", str(ch),
+                 "--match"]) == 0
+
+
+def test_generate_errors_are_one_clear_line(ckpts, tmp_path, capsys):
+    ch, _, wav = ckpts
+    assert main(["generate", str(wav), "-o", str(tmp_path / "x.npz"), "--checkpoint", str(ch),
+                 "--identity", "zed"]) == 1
+    assert "error: unknown identity 'zed'; known identities: ada, bo, cy" in capsys.readouterr().err
+    assert main(["generate", str(tmp_path / "missing.wav"), "-o", str(tmp_path / "x.npz"),
+                 "--checkpoint", str(ch)]) == 1
+    assert "missing.wav" in capsys.readouterr().err
+    assert main(["generate", str(wav), "-o", str(tmp_path / "x.npz"),
+                 "--checkpoint", str(tmp_path / "none.safetensors")]) == 1
+    assert "checkpoint not found" in capsys.readouterr().err
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_identities_lists_names(ckpts, capsys):
+    ch, _, wav = ckpts
+    assert main(["identities", "--checkpoint", str(ch)]) == 0
+    assert capsys.readouterr().out.split() == ["ada", "bo", "cy"]
+    assert main(["identities", "--checkpoint", str(ch), "--match", str(wav), "--top-k", "2"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and lines[0].split("\t")[0] in ("ada", "bo", "cy")
+
+
+def test_bench_json(ckpts, capsys):
+    ch, _, _ = ckpts
+    assert main(["bench", "--checkpoint", str(ch), "--seconds", "1", "--repeats", "1",
+                 "--steps", "2", "--teacher", str(ch), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["audio_seconds"] == 1
+    names = [(r["name"], r["steps"]) for r in report["results"]]
+    assert names == [("model", 4), ("model", 2), ("teacher-respaced", 4), ("teacher", 4)]
+    assert all(r["median_s"] > 0 for r in report["results"])

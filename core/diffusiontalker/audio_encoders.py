@@ -12,8 +12,9 @@ split in two:
   (the compact encoder) or an MLP for pretrained features, followed by linear interpolation
   from the feature rate to the motion frame rate.
 
-:func:`distill_audio_encoder` trains the compact student of the 2025 paper: a mel conv encoder
-regressing a frozen large frontend's features (feature MSE).
+:func:`diffusiontalker.audio_distill.distill_audio_encoder` trains the compact student of the
+2025 paper (a mel conv encoder regressing a frozen large frontend's features, feature MSE);
+it is re-exported here.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from .audio import SAMPLE_RATE
 from .errors import DiffusionTalkerError
 from .features import log_mel
 
-FRONTEND_KINDS = ("mel", "wav2vec2", "hubert", "whisper")
+FRONTEND_KINDS = ("mel", "wav2vec2", "hubert", "whisper", "student")
 PRETRAINED_RATE_HZ = 50.0  # wav2vec2 / HuBERT / Whisper encoders: one vector per 20 ms
 FEATURE_VERSION = 1  # bump when a frontend's output changes, to invalidate caches
 
@@ -44,10 +45,11 @@ class AudioEncoderError(DiffusionTalkerError):
 class AudioEncoderConfig:
     """Which frontend turns a wave into features (saved inside checkpoints).
 
-    ``kind``: ``"mel" | "wav2vec2" | "hubert" | "whisper"``.
+    ``kind``: ``"mel" | "wav2vec2" | "hubert" | "whisper" | "student"``.
     ``source``: for pretrained kinds, a hub id (``facebook/wav2vec2-base-960h``,
     ``facebook/hubert-base-ls960``, ``openai/whisper-tiny.en``), a local HF directory, or for
-    Whisper also a CTranslate2 ``model.bin`` (file or its directory).
+    Whisper also a CTranslate2 ``model.bin`` (file or its directory); for ``"student"`` the
+    ``.safetensors`` file of a distilled compact encoder (:mod:`.audio_distill`).
     ``layer``: which hidden state to use (index into ``hidden_states``; -1 = last layer).
     ``chunk_seconds``/``context_seconds``: long audio goes through wav2vec2/HuBERT in chunks
     with this much extra context on each side (bounds memory; Whisper always uses 30 s).
@@ -135,6 +137,10 @@ def build_frontend(config: AudioEncoderConfig | dict, device: str | torch.device
         config = AudioEncoderConfig.from_dict(config)
     if config.kind == "mel":
         return MelFrontend(config)
+    if config.kind == "student":
+        from .audio_distill import StudentFrontend
+
+        return StudentFrontend(config, device)
     from . import audio_pretrained
 
     if config.kind == "whisper":
@@ -202,3 +208,10 @@ class AudioAdapter(nn.Module):
     def forward(self, features: torch.Tensor, num_frames: int) -> torch.Tensor:
         """``(B, F, in_dim)`` features -> ``(B, num_frames, d_model)`` at the motion fps."""
         return interpolate_to_frames(self.encode(features), self.rate_hz, self.fps, num_frames)
+
+
+def distill_audio_encoder(*args, **kwargs):
+    """Train the compact student encoder; see :func:`.audio_distill.distill_audio_encoder`."""
+    from .audio_distill import distill_audio_encoder as distill
+
+    return distill(*args, **kwargs)

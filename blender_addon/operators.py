@@ -23,6 +23,12 @@ def _job_busy() -> bool:
     return job is not None and not job.finished
 
 
+def _checkpoint(given: str) -> str:
+    """The operator's checkpoint, else the preferences' ("" = the shipped default)."""
+    chosen = given or prefs.setting("checkpoint", "")
+    return bpy.path.abspath(chosen) if chosen else ""
+
+
 def _identity(mode: str, name: str, blend: str):
     if mode == "NONE":
         return None
@@ -93,8 +99,7 @@ class DT_OT_generate(bpy.types.Operator):
             identity=_identity(self.identity_mode, self.identity, self.identity_blend),
             steps=self.steps, seed=self.seed, style_strength=self.style_strength,
             output_mode=self.output_mode,
-            checkpoint=bpy.path.abspath(self.checkpoint) if self.checkpoint
-            else prefs.setting("checkpoint", ""),
+            checkpoint=_checkpoint(self.checkpoint),
             device=prefs.setting("device", "AUTO") if self.device == "PREFS" else self.device,
             max_shapes=self.max_shapes,
             cache_dir=prefs.cache_folder())
@@ -254,6 +259,8 @@ class DT_OT_load_model(bpy.types.Operator):
     bl_label = "Load Model"
 
     blocking: BoolProperty(default=False, options={"HIDDEN"})
+    checkpoint: StringProperty(name="Checkpoint", subtype="FILE_PATH",
+                               description="Model file (empty: the preferences' choice)")
 
     @classmethod
     def poll(cls, context):
@@ -263,7 +270,7 @@ class DT_OT_load_model(bpy.types.Operator):
         return True
 
     def execute(self, context):
-        ckpt, device = prefs.setting("checkpoint", ""), prefs.setting("device", "AUTO")
+        ckpt, device = _checkpoint(self.checkpoint), prefs.setting("device", "AUTO")
         scene_name = context.scene.name
 
         def apply(talker):
@@ -288,6 +295,8 @@ class DT_OT_match_identity(bpy.types.Operator):
 
     blocking: BoolProperty(default=False, options={"HIDDEN"})
     top_k: IntProperty(default=3, min=1, max=20)
+    checkpoint: StringProperty(name="Checkpoint", subtype="FILE_PATH",
+                               description="Model file (empty: the preferences' choice)")
 
     @classmethod
     def poll(cls, context):
@@ -311,7 +320,7 @@ class DT_OT_match_identity(bpy.types.Operator):
         except DiffusionTalkerError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        ckpt, device, top_k = prefs.setting("checkpoint", ""), prefs.setting("device", "AUTO"), self.top_k
+        ckpt, device, top_k = _checkpoint(self.checkpoint), prefs.setting("device", "AUTO"), self.top_k
         scene_name = context.scene.name
 
         def work(progress, cancelled):

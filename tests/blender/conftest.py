@@ -39,3 +39,16 @@ def fresh(addon, tmp_path):
         job.wait(5)
         jobs._current = None
     model_cache.use_talker(None)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoints(tmp_path_factory) -> dict:
+    """Tiny random-weight checkpoints made with the core's own API (channels; 49-vertex)."""
+    from diffusiontalker.checkpoint import save_model
+    from diffusiontalker.factory import random_model
+
+    folder = tmp_path_factory.mktemp("tiny_ckpt")
+    out = {"channels": folder / "channels.safetensors", "vertices": folder / "vertices.safetensors"}
+    save_model(random_model("channels"), out["channels"])
+    save_model(random_model("vertices", num_vertices=49, pca_components=6), out["vertices"])
+    return {k: str(v) for k, v in out.items()}

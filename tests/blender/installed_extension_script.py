@@ -1,7 +1,7 @@
 """Run in a fresh Python: install the built zip into a throw-away Blender user folder and
 Generate through the installed extension. Prints one JSON line of findings.
 
-    BLENDER_USER_RESOURCES=TMP python installed_extension_script.py ZIP AUDIO_DIR
+    BLENDER_USER_RESOURCES=TMP python installed_extension_script.py ZIP WORK_DIR CHECKPOINT
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ HERE = Path(__file__).resolve().parent
 
 import bpy  # noqa: E402
 
-zip_path, work = sys.argv[1], Path(sys.argv[2])
+zip_path, work, checkpoint = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 out: dict = {}
 res = bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default",
                                                enable_on_install=True)
@@ -65,6 +65,14 @@ for fps, base in ((24, 1.0), (30, 1.0), (30, 1.001)):
         "cache_dir": sys.modules["bl_ext.user_default.diffusiontalker.prefs"].cache_folder(),
     }
 out["runs"] = results
+# The real core (from the bundled wheel) with a tiny random checkpoint: torch is imported
+# only now, by the first Generate.
+model_cache.use_talker(None)
+out["torch_loaded_before_generate"] = "torch" in sys.modules
+real = bpy.ops.diffusiontalker.generate(blocking=True, checkpoint=checkpoint, output_mode="BASIS")
+out["real_model"] = {"result": sorted(real), "api_from": sys.modules["diffusiontalker.api"].__file__,
+                     "basis_keys": sum(b.name.startswith("DT basis") for b in
+                                       bpy.context.active_object.data.shape_keys.key_blocks)}
 print("RESULT " + json.dumps(out))
 sys.stdout.flush()
 os._exit(0)

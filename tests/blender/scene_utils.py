@@ -41,6 +41,7 @@ def make_channel_head(name: str = "Head"):
         co[k % 49, 2] += 0.1 * (1 + k % 3)
         co[(k * 5 + 3) % 49, 0] += 0.05
         block.data.foreach_set("co", co.astype(np.float32).ravel())
+        block.value = 0.0  # Blender 5.0 starts new keys at 1.0
     bpy.context.view_layer.objects.active = obj
     return obj
 

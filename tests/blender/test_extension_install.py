@@ -35,12 +35,12 @@ def test_zip_layout_never_bundles_numpy(built_zip):
     assert 'wheels = ["./wheels/diffusiontalker-0.1.0-py3-none-any.whl"]' in manifest
 
 
-def test_installed_extension_generates_with_correct_timing(built_zip, tmp_path):
+def test_installed_extension_generates_with_correct_timing(built_zip, tmp_path, tiny_checkpoints):
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "user"))
     env.pop("PYTHONPATH", None)
     proc = subprocess.run(
         [sys.executable, str(Path(__file__).with_name("installed_extension_script.py")),
-         str(built_zip), str(tmp_path)], env=env, capture_output=True, text=True, timeout=180)
+         str(built_zip), str(tmp_path), tiny_checkpoints["channels"]], env=env, capture_output=True, text=True, timeout=180)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = json.loads(lines[0][7:])
@@ -49,6 +49,10 @@ def test_installed_extension_generates_with_correct_timing(built_zip, tmp_path):
     assert out["core_from"].startswith(str(tmp_path / "user"))  # the bundled wheel
     assert {"generate", "cancel", "remove_generated", "add_audio_strip"} <= set(out["operators"])
     assert out["prefs_registered"]
+    assert out["torch_loaded_before_generate"] is False
+    assert out["real_model"]["result"] == ["FINISHED"]
+    assert out["real_model"]["api_from"].startswith(str(tmp_path / "user"))
+    assert out["real_model"]["basis_keys"] >= 1
     # 2.4 s of audio: 57.6 -> 58 frames at 24 fps, 72 at 30 and at 29.97 fps; 5 trimmed
     expected_audible = {"24/1.0": 58 - 5, "30/1.0": 72 - 5, "30/1.001": 72 - 5}
     for key, run in out["runs"].items():

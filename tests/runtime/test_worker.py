@@ -201,3 +201,18 @@ def test_the_worker_cli_command_serves_the_protocol(repo_root):
     assert proc.wait(30) == 0
     assert [r.type for r in replies] == ["hello", "error", "bye"]
     assert "protocol 99 is not supported" in replies[1].header["message"]
+
+
+def test_the_worker_runs_a_real_checkpoint_like_the_parent():
+    pytest.importorskip("torch")
+    from diffusiontalker.api import load_model
+
+    ckpt = HERE / "data" / "tiny_channels.safetensors"
+    wave = _wave(1.5, seed=2)
+    expected = load_model(ckpt).generate(wave, 16000, identity="bo", steps=3, seed=4)
+    with WorkerClient() as client:
+        loaded = client.load(ckpt, device="auto")
+        assert loaded["identities"] == ["ada", "bo", "cy"] and loaded["device"]["device"] == "cpu"
+        motion = client.generate(wave, 16000, identity="bo", steps=3, seed=4)
+    assert motion.channels == expected.channels and motion.identity == {"bo": 1.0}
+    np.testing.assert_allclose(motion.data, expected.data, rtol=1e-5, atol=1e-6)

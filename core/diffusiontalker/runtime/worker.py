@@ -14,9 +14,9 @@ Started by :class:`diffusiontalker.runtime.client.WorkerClient` (or by hand as
 
 Generation runs on a thread so that ``cancel`` is read while it runs. Anything the model code
 prints goes to stderr: the protocol owns the real stdout. Models are loaded by a *loader*,
-``load(checkpoint, device) -> talker``, ``diffusiontalker.api:load_model`` by default; the
-talker offers ``generate(audio, sample_rate, *, identity, steps, seed, style_strength,
-progress, cancel) -> Motion`` (the ``api.Talker`` interface).
+``load(checkpoint, device) -> talker``, ``runtime.loader:load_talker`` by default (torch where
+it imports, else ONNX Runtime); the talker offers ``generate(audio, sample_rate, *, identity,
+steps, seed, style_strength, progress, cancel) -> Motion`` (the ``api.Talker`` interface).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from ..errors import CancelledError, DiffusionTalkerError
 from .device import DeviceChoice, choose_device, run_with_cpu_fallback
 from .protocol import PROTOCOL_VERSION, Message, ProtocolError, read_message, write_message
 
-DEFAULT_LOADER = "diffusiontalker.api:load_model"
+DEFAULT_LOADER = "diffusiontalker.runtime.loader:load_talker"
 
 
 def resolve_loader(spec: str) -> Callable[[str | None, str], Any]:

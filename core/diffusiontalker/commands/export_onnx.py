@@ -1,0 +1,30 @@
+"""`diffusiontalker export-onnx CKPT -o DIR`: export a checkpoint for the ONNX Runtime path.
+
+Needs torch and the ``onnx`` package (keep them in an export-only environment: ``onnx`` pulls
+numpy 2). The folder it writes is what ``runtime.ort_sampler.load_onnx_model`` reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+HELP = "export a checkpoint to ONNX (denoiser, audio adapter, style encoder + arrays)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", help="a .safetensors checkpoint")
+    parser.add_argument("-o", "--output", required=True,
+                        help="output folder (by convention CKPT_STEM.onnx beside the checkpoint)")
+    parser.add_argument("--tolerance", type=float, default=1e-4,
+                        help="largest torch-vs-ONNX Runtime difference accepted (default 1e-4)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..runtime.onnx_export import export_onnx
+
+    manifest = export_onnx(args.checkpoint, args.output, tolerance=args.tolerance)
+    diffs = json.loads(manifest.read_text())["max_abs_difference"]
+    print(f"wrote {manifest.parent} (max |torch - onnxruntime|: "
+          + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()) + ")")
+    return 0

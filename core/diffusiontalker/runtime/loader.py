@@ -1,0 +1,91 @@
+"""One loader for both runtimes: torch where torch imports, ONNX Runtime otherwise.
+
+``load_talker(checkpoint, device, runtime)`` returns an ``api.Talker`` (torch) or an
+``ort_sampler.OrtTalker`` (onnxruntime + numpy); both have the same interface. The ONNX export
+of a checkpoint ``NAME.safetensors`` is looked for in the folder ``NAME.onnx`` beside it
+(``diffusiontalker export-onnx NAME.safetensors -o NAME.onnx``); a folder holding an
+``onnx_model.json`` may also be passed as the checkpoint itself.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from ..errors import CheckpointError
+from .device import DeviceError, choose_device, run_with_cpu_fallback
+from .onnx_export import MANIFEST
+
+RUNTIMES = ("auto", "torch", "onnx")
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+DEFAULT_CHECKPOINT = WEIGHTS_DIR / "default.safetensors"
+# device names of the torch chain -> ONNX Runtime provider preferences
+_ORT_DEVICE = {"auto": "auto", "cpu": "cpu", "cuda": "cuda", "mps": "coreml",
+               "directml": "directml", "coreml": "coreml", "gpu": "gpu"}
+
+
+def torch_available() -> bool:
+    """Whether torch can be imported here (without importing it when it is absent)."""
+    if importlib.util.find_spec("torch") is None:
+        return False
+    try:
+        import torch  # noqa: F401
+    except Exception:  # noqa: BLE001 - a broken torch install counts as absent
+        return False
+    return True
+
+
+def onnx_dir_for(checkpoint: str | Path | None) -> Path:
+    """The exported-ONNX folder of a checkpoint (``NAME.onnx`` beside ``NAME.safetensors``)."""
+    path = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
+    if path.is_dir():
+        return path
+    return path.with_suffix(".onnx")
+
+
+def is_onnx_dir(path: str | Path | None) -> bool:
+    return path is not None and (Path(path) / MANIFEST).is_file()
+
+
+def load_talker(checkpoint: str | Path | None = None, device: str = "auto",
+                runtime: str = "auto", precision: str = "float32") -> Any:
+    """Load a model for generation on the best runtime available.
+
+    ``runtime``: ``torch``, ``onnx``, or ``auto`` (an ONNX folder -> onnx; else torch when it
+    imports, else the checkpoint's ONNX export). ``device`` follows ``runtime.device``:
+    ``auto``, ``cuda``, ``mps``, ``cpu`` (for onnx also ``directml``, ``coreml``, ``gpu``).
+    The chosen runtime and device are in the talker's ``runtime`` and ``device_report``.
+    """
+    if runtime not in RUNTIMES:
+        raise DeviceError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
+    pref = str(device).strip().lower()
+    if runtime == "auto":
+        runtime = "onnx" if is_onnx_dir(checkpoint) or not torch_available() else "torch"
+    if runtime == "onnx":
+        from .ort_sampler import load_onnx_model
+
+        folder = onnx_dir_for(checkpoint)
+        if not is_onnx_dir(folder):
+            raise CheckpointError(
+                f"no ONNX export found at {folder}; torch is not available here, so the model "
+                f"must be exported first: diffusiontalker export-onnx {checkpoint or DEFAULT_CHECKPOINT} -o {folder}")
+        if pref.split(":")[0] not in _ORT_DEVICE:
+            raise DeviceError(f"unknown device {device!r} for ONNX Runtime; choose one of "
+                              f"{', '.join(_ORT_DEVICE)}")
+        return load_onnx_model(folder, _ORT_DEVICE[pref.split(":")[0]])
+    from ..api import load_model
+
+    talker, used = run_with_cpu_fallback(lambda c: load_model(checkpoint, device=c.device),
+                                         choose_device(pref, precision))
+    if used.dtype != "float32":  # half precision where safe: autocast around generation
+        plain = talker.generate
+
+        def generate(*args: Any, **kwargs: Any) -> Any:
+            with used.autocast():
+                return plain(*args, **kwargs)
+
+        talker.generate = generate
+    talker.runtime = "torch"
+    talker.device_report = used.describe()
+    return talker

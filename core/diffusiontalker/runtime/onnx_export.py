@@ -1,0 +1,190 @@
+"""Export a checkpoint to ONNX for the torch-free ONNX Runtime path (``ort_sampler``).
+
+``export_onnx(checkpoint, out_dir)`` writes, with the time axis T (and the feature axis F)
+dynamic:
+
+- ``adapter.onnx``: ``features (B, F, C) float32, num_frames (1,) int64 -> tokens (B, T, d)``,
+  the trainable audio adapter including its interpolation to the motion frame rate;
+- ``denoiser.onnx``: ``z (B, T, P), u (B,), audio (B, T, d), identity (B, d_id) -> x (B, T, P)``,
+  ``DiffusionTalker.denoise`` (x̂ whatever the parameterisation);
+- ``style.onnx``: ``tokens (B, T, d) -> similarities (B, K)``, cosine of the style encoder's
+  embedding to each library row (identity ``"match"``);
+- ``arrays.npz``: the identity rows and neutral row, the motion normaliser's mean / scale /
+  basis and the template (read with ``allow_pickle=False``);
+- ``onnx_model.json``: the model config, the file list, the source checkpoint's SHA-256 and
+  the largest torch-vs-ONNX Runtime difference of each graph, checked at export time.
+
+Exporting needs torch and the ``onnx`` package. ``onnx`` pulls numpy 2, which breaks Blender's
+audio next to bpy 5.0, so keep it in a separate environment used only for exporting
+(docs/runtime.md); running the exported files needs only onnxruntime and numpy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import CheckpointError, DiffusionTalkerError
+
+ONNX_FORMAT = "diffusiontalker-onnx"
+ONNX_FORMAT_VERSION = 1
+MANIFEST = "onnx_model.json"
+OPSET = 17
+FILES = {"adapter": "adapter.onnx", "denoiser": "denoiser.onnx", "style": "style.onnx",
+         "arrays": "arrays.npz"}
+
+
+class ExportError(DiffusionTalkerError):
+    """The model could not be exported (missing ``onnx`` package, or a graph that disagrees)."""
+
+
+def _require_export_tools() -> None:
+    try:
+        import onnx  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError as exc:
+        raise ExportError(
+            f"exporting to ONNX needs torch and the 'onnx' package ({exc}). Install them in a "
+            "separate environment (onnx pulls numpy 2, which breaks Blender's audio), e.g. "
+            "python3.11 -m venv venv-export && venv-export/bin/pip install torch==2.13.0 onnx "
+            "onnxruntime, then run this command with that Python") from None
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _wrappers(model: Any) -> dict[str, Any]:
+    """The three exported graphs as small modules with tensor-only inputs."""
+    from torch import nn
+
+    from ..model import Conditioning
+
+    class Adapter(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, features, num_frames):
+            return self.model.audio_tokens(features, num_frames[0])
+
+    class Denoise(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, z, u, audio, identity):
+            return self.model.denoise(z, u, Conditioning(audio, identity))
+
+    class Style(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.identity = model.identity
+
+        def forward(self, tokens):
+            return self.identity.similarities(tokens)
+
+    return {"adapter": Adapter().eval(), "denoiser": Denoise().eval(), "style": Style().eval()}
+
+
+def _example_inputs(model: Any, frames: int, seed: int) -> dict[str, tuple]:
+    import torch
+
+    cfg = model.config
+    gen = torch.Generator().manual_seed(seed)
+    num_features = max(1, round(frames * cfg.adapter.rate_hz / cfg.motion.fps))
+    features = torch.randn(1, num_features, cfg.adapter.in_dim, generator=gen)
+    tokens = torch.randn(1, frames, cfg.denoiser.audio_dim, generator=gen)
+    return {
+        "adapter": (features, torch.tensor([frames], dtype=torch.int64)),
+        "denoiser": (torch.randn(1, frames, cfg.denoiser.in_dim, generator=gen),
+                     torch.tensor([0.6]), tokens, torch.randn(1, cfg.denoiser.id_dim, generator=gen)),
+        "style": (tokens,),
+    }
+
+
+SIGNATURES = {
+    "adapter": (["features", "num_frames"], ["tokens"],
+                {"features": {0: "batch", 1: "features"}, "tokens": {0: "batch", 1: "frames"}}),
+    "denoiser": (["z", "u", "audio", "identity"], ["x"],
+                 {"z": {0: "batch", 1: "frames"}, "u": {0: "batch"},
+                  "audio": {0: "batch", 1: "frames"}, "identity": {0: "batch"},
+                  "x": {0: "batch", 1: "frames"}}),
+    "style": (["tokens"], ["similarities"],
+              {"tokens": {0: "batch", 1: "frames"}, "similarities": {0: "batch"}}),
+}
+
+
+def export_onnx(checkpoint: str | Path, out_dir: str | Path, tolerance: float = 1e-4) -> Path:
+    """Export ``checkpoint`` into ``out_dir`` (created); returns the manifest's path.
+
+    Each graph is run by onnxruntime on inputs of a *different* length than it was traced
+    with and compared to torch; a difference above ``tolerance`` is an ``ExportError``.
+    """
+    _require_export_tools()
+    import torch
+
+    from .. import checkpoint as checkpoint_io
+
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise CheckpointError(f"checkpoint {checkpoint} does not exist")
+    model = checkpoint_io.load_model(checkpoint, "cpu").eval()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    graphs = _wrappers(model)
+    traced_with, checked_with = _example_inputs(model, 40, 0), _example_inputs(model, 67, 1)
+    differences = {}
+    with torch.no_grad():
+        for name, module in graphs.items():
+            inputs, outputs, axes = SIGNATURES[name]
+            torch.onnx.export(module, traced_with[name], str(out / FILES[name]), dynamo=False,
+                              input_names=inputs, output_names=outputs, dynamic_axes=axes,
+                              opset_version=OPSET)
+            differences[name] = _check(out / FILES[name], module, inputs, checked_with[name])
+    bad = {k: v for k, v in differences.items() if not v <= tolerance}
+    if bad:
+        raise ExportError(f"the exported graphs disagree with torch beyond {tolerance}: {bad}")
+    _save_arrays(model, out / FILES["arrays"])
+    manifest = {
+        "format": ONNX_FORMAT, "format_version": ONNX_FORMAT_VERSION,
+        "model_config": model.config.to_dict(), "files": FILES, "opset": OPSET,
+        "source": {"checkpoint": checkpoint.name, "sha256": sha256_of(checkpoint)},
+        "exporter": f"torch {torch.__version__} (TorchScript-based torch.onnx.export)",
+        "max_abs_difference": differences,
+    }
+    path = out / MANIFEST
+    path.write_text(json.dumps(manifest, indent=1) + "\n")
+    return path
+
+
+def _check(path: Path, module: Any, names: list[str], inputs: tuple) -> float:
+    """Largest |torch - onnxruntime| of one graph on ``inputs``."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    ours = session.run(None, {n: t.numpy() for n, t in zip(names, inputs, strict=True)})[0]
+    reference = module(*inputs).numpy()
+    if ours.shape != reference.shape:
+        return float("inf")
+    return float(np.max(np.abs(ours - reference))) if ours.size else 0.0
+
+
+def _save_arrays(model: Any, path: Path) -> None:
+    def f32(t: Any) -> np.ndarray:
+        return t.detach().cpu().numpy().astype(np.float32)
+
+    norm = model.normalizer
+    np.savez(path,
+             identity_rows=f32(model.identity.embeddings),
+             identity_neutral=f32(model.identity.neutral()),
+             norm_mean=f32(norm.mean), norm_scale=f32(norm.scale), norm_basis=f32(norm.basis),
+             template=f32(model.template))

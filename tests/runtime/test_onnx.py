@@ -1,0 +1,183 @@
+"""The ONNX Runtime path agrees with torch, runs without torch, and exports reproducibly.
+
+Tolerance: on the same inputs, seed and starting noise, ONNX Runtime and torch motion agree
+within |a - b| <= 1e-4 + 1e-4 |b| element-wise (measured: ~2e-6 on the tiny models).
+The exports in tests/runtime/data are made by make_onnx_fixtures.py; tests that export need
+the `onnx` package (here, or the Python in $DT_EXPORT_PYTHON / /work/venv-export) and skip
+otherwise, while tests that only run the shipped exports need just onnxruntime.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from diffusiontalker.errors import CancelledError, CheckpointError, IdentityError
+from diffusiontalker.runtime.onnx_export import MANIFEST, sha256_of
+from diffusiontalker.runtime.ort_sampler import load_onnx_model
+
+DATA = Path(__file__).resolve().parent / "data"
+MODELS = ("tiny_channels", "tiny_vertices")
+RTOL = ATOL = 1e-4
+
+
+def _wave(seconds: float, seed: int = 0) -> np.ndarray:
+    return (0.1 * np.random.default_rng(seed).standard_normal(int(16000 * seconds))).astype(np.float32)
+
+
+def _torch_talker(name: str):
+    pytest.importorskip("torch")
+    from diffusiontalker.api import load_model
+
+    return load_model(DATA / f"{name}.safetensors")
+
+
+def _same_noise(torch_talker, ort_talker) -> None:
+    import torch
+
+    torch_talker._noise = lambda seed, a, b, w: torch.from_numpy(ort_talker.noise(seed, a, b, w))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_shipped_exports_come_from_their_checkpoints(name):
+    manifest = json.loads((DATA / f"{name}.onnx" / MANIFEST).read_text())
+    assert manifest["source"]["sha256"] == sha256_of(DATA / f"{name}.safetensors")
+    assert max(manifest["max_abs_difference"].values()) < ATOL
+
+
+@pytest.mark.parametrize(("name", "identity"), [
+    ("tiny_channels", None), ("tiny_channels", {"ada": 0.3, "bo": 0.7}),
+    ("tiny_vertices", "ada"), ("tiny_vertices", "match")])
+def test_onnx_runtime_matches_torch_on_the_same_noise(name, identity):
+    ort = load_onnx_model(DATA / f"{name}.onnx")
+    ref = _torch_talker(name)
+    _same_noise(ref, ort)
+    wave = _wave(10.5)  # two overlapping windows
+    a = ref.generate(wave, 16000, identity=identity, steps=3, seed=5, style_strength=1.5)
+    b = ort.generate(wave, 16000, identity=identity, steps=3, seed=5, style_strength=1.5)
+    assert (b.space, b.fps, b.channels, b.data.shape) == (a.space, a.fps, a.channels, a.data.shape)
+    assert b.identity == a.identity
+    np.testing.assert_allclose(b.data, a.data, rtol=RTOL, atol=ATOL)
+    assert np.abs(a.data).max() > 10 * ATOL  # the comparison is not between zeros
+
+
+def test_identity_matching_agrees():
+    ort = load_onnx_model(DATA / "tiny_channels.onnx")
+    ref = _torch_talker("tiny_channels")
+    wave = _wave(3.0, seed=4)
+    ours, theirs = ort.match_identity(wave, 16000, top_k=3), ref.match_identity(wave, 16000, top_k=3)
+    assert [n for n, _ in ours] == [n for n, _ in theirs]
+    np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], atol=1e-5)
+
+
+def test_windows_crossfade_features_and_identity_rules_match_the_torch_talker():
+    pytest.importorskip("torch")
+    from diffusiontalker.api import Talker
+    from diffusiontalker.audio_encoders import build_frontend
+
+    ort = load_onnx_model(DATA / "tiny_channels.onnx")
+    ref = _torch_talker("tiny_channels")
+    for n in (1, 5, 299, 300, 301, 570, 1000, 3001):
+        spans = ref.windows(n)
+        assert ort.windows(n) == spans
+        for j in range(len(spans)):
+            np.testing.assert_array_equal(ort.crossfade_weights(spans, j),
+                                          Talker._crossfade_weights(spans, j).numpy())
+    frontend = build_frontend(ref.config.audio)
+    for samples in (1, 159, 16000, 16000 * 3 + 77):
+        wave = _wave(samples / 16000, seed=samples)
+        np.testing.assert_array_equal(ort.features(wave), frontend(wave))
+        assert ort.num_frames(wave) == ref.num_frames(wave)
+    for bad in ({"zed": 1.0}, {}, {"ada": -1.0}, {"ada": 0.0}, 5):
+        with pytest.raises(IdentityError) as ours:
+            ort.resolve(bad)
+        with pytest.raises(IdentityError) as theirs:
+            ref.model.identity.resolve(bad)
+        assert str(ours.value) == str(theirs.value)
+
+
+def test_seed_progress_and_cancel():
+    ort = load_onnx_model(DATA / "tiny_channels.onnx")
+    wave = _wave(2.0)
+    seen: list[float] = []
+    a = ort.generate(wave, 16000, seed=1, steps=4, progress=seen.append)
+    assert seen == [0.25, 0.5, 0.75, 1.0]
+    np.testing.assert_array_equal(ort.generate(wave, 16000, seed=1, steps=4).data, a.data)
+    assert not np.allclose(ort.generate(wave, 16000, seed=2, steps=4).data, a.data)
+    with pytest.raises(CancelledError):
+        ort.generate(wave, 16000, steps=4, cancel=lambda: True)
+
+
+def test_bad_exports_are_clear_errors(tmp_path):
+    with pytest.raises(CheckpointError, match="is not an exported ONNX model"):
+        load_onnx_model(tmp_path)
+    (tmp_path / MANIFEST).write_text(json.dumps({"format": "diffusiontalker-onnx", "format_version": 1}))
+    with pytest.raises(CheckpointError, match="lacks adapter.onnx"):
+        load_onnx_model(tmp_path)
+    from diffusiontalker.runtime.loader import load_talker
+
+    with pytest.raises(CheckpointError, match="no ONNX export found"):
+        load_talker(tmp_path / "x.safetensors", runtime="onnx")
+
+
+def test_the_onnx_path_runs_where_torch_cannot_be_imported(repo_root):
+    code = (
+        "import sys; sys.modules['torch'] = None\n"  # `import torch` raises ImportError
+        "import numpy as np\n"
+        "from diffusiontalker.runtime.loader import load_talker\n"
+        f"t = load_talker({str(DATA / 'tiny_vertices.safetensors')!r}, device='auto')\n"
+        "m = t.generate(np.zeros(8000, np.float32) + 0.01, 16000, identity='bo', steps=2)\n"
+        "print(t.runtime, t.device_report, m.space, m.data.shape, sys.modules['torch'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(repo_root / "core")})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["onnx", "ONNX", "Runtime", "on", "CPUExecutionProvider",
+                                   "vertices", "(15,", "50,", "3)", "None"]
+
+
+def _export_python() -> str | None:
+    try:
+        import onnx  # noqa: F401
+        import torch  # noqa: F401
+
+        return sys.executable
+    except ImportError:
+        pass
+    candidate = os.environ.get("DT_EXPORT_PYTHON", "/work/venv-export/bin/python")
+    return candidate if Path(candidate).is_file() else None
+
+
+def test_export_command_reproduces_the_shipped_export(tmp_path, repo_root):
+    python = _export_python()
+    if python is None:
+        pytest.skip("exporting needs the 'onnx' package: not importable here and no "
+                    "$DT_EXPORT_PYTHON or /work/venv-export")
+    done = subprocess.run([python, "-m", "diffusiontalker", "export-onnx",
+                           str(DATA / "tiny_channels.safetensors"), "-o", str(tmp_path / "out")],
+                          capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(repo_root / "core")})
+    assert done.returncode == 0, done.stderr
+    assert "max |torch - onnxruntime|" in done.stdout
+    fresh, shipped = load_onnx_model(tmp_path / "out"), load_onnx_model(DATA / "tiny_channels.onnx")
+    wave = _wave(4.0, seed=9)
+    np.testing.assert_allclose(fresh.generate(wave, 16000, seed=3).data,
+                               shipped.generate(wave, 16000, seed=3).data, rtol=1e-6, atol=1e-6)
+
+
+def test_export_without_the_onnx_package_says_what_to_do(tmp_path, capsys):
+    try:
+        import onnx  # noqa: F401
+        pytest.skip("onnx is importable here")
+    except ImportError:
+        pass
+    from diffusiontalker.cli import main
+
+    assert main(["export-onnx", str(DATA / "tiny_channels.safetensors"), "-o", str(tmp_path)]) == 1
+    assert "needs torch and the 'onnx' package" in capsys.readouterr().err

@@ -47,10 +47,11 @@ def alpha_sigma_value(u: float) -> tuple[float, float]:
 
 
 def _as_tensor(u: TimeLike, like: Tensor | None = None) -> Tensor:
+    """Times as float64 on the CPU (the schedule maths is tiny, and MPS has no float64);
+    :func:`_expand` moves the results to the data's device and dtype."""
     if isinstance(u, torch.Tensor):
-        return u.to(dtype=torch.float64)
-    device = like.device if like is not None else None
-    return torch.tensor(float(u), dtype=torch.float64, device=device)
+        return u.detach().to("cpu").to(torch.float64)
+    return torch.tensor(float(u), dtype=torch.float64)
 
 
 def log_snr(u: TimeLike) -> Tensor:
@@ -77,7 +78,7 @@ def snr(u: TimeLike) -> Tensor:
 
 def _expand(t: Tensor, like: Tensor) -> Tensor:
     """Broadcast a scalar or per-batch ``(B,)`` tensor against ``like`` ``(B, ...)``."""
-    t = t.to(device=like.device, dtype=like.dtype)
+    t = t.to(like.dtype).to(like.device)
     if t.ndim == 0:
         return t
     return t.reshape(t.shape[0], *([1] * (like.ndim - 1)))

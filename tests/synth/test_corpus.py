@@ -1,0 +1,93 @@
+"""The corpus writer: folder format, splits, identities, determinism, clear errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import soundfile
+
+from diffusiontalker.channels import CHANNELS
+from diffusiontalker.cli import main
+from diffusiontalker.errors import DiffusionTalkerError
+from diffusiontalker.synth.corpus import make_clip, write_corpus
+from diffusiontalker.synth.styles import HELD_OUT_IDENTITIES, IDENTITIES
+
+
+def _hashes(root):
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_writes_the_folder_format(tmp_path):
+    out = tmp_path / "c"
+    manifest = write_corpus(out, identities=3, utterances=2, seed=3, progress=False)
+    data = json.loads((out / "dataset.json").read_text())
+    assert data == manifest
+    assert data["format"] == "diffusiontalker-folder" and data["space"] == "channels"
+    assert data["fps"] == 30.0 and data["channels"] == list(CHANNELS)
+    assert data["generator"] == {"name": "diffusiontalker synth", "version": "0.1.0", "seed": 3}
+    assert data["speakers"] == [i.name for i in IDENTITIES[:3]]
+    assert len(data["clips"]) == 6
+    for clip in data["clips"]:
+        audio, sr = soundfile.read(out / "audio" / f"{clip['id']}.wav")
+        motion = np.load(out / "motion" / f"{clip['id']}.npy")
+        alignment = json.loads((out / "alignments" / f"{clip['id']}.json").read_text())
+        assert sr == 16000 and audio.ndim == 1
+        assert motion.dtype == np.float32 and motion.shape[1] == len(CHANNELS)
+        assert abs(len(motion) / 30.0 - len(audio) / sr) <= 1 / 30.0
+        assert 0.0 <= motion.min() and motion.max() <= 1.0
+        assert alignment and all(a["start"] < a["end"] <= len(audio) / sr for a in alignment)
+        assert clip["text"] and clip["split"] in ("train", "val", "test")
+
+
+def test_same_seed_same_bytes_and_workers_do_not_matter(tmp_path):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    write_corpus(a, identities=2, utterances=2, seed=7, progress=False)
+    write_corpus(b, identities=2, utterances=2, seed=7, progress=False, workers=2)
+    write_corpus(c, identities=2, utterances=2, seed=8, progress=False)
+    assert _hashes(a) == _hashes(b)
+    assert _hashes(a) != _hashes(c)
+
+
+def test_splits_hold_out_sentences_and_whole_identities():
+    identities = {i.name: n for n, i in enumerate(IDENTITIES)}
+    assert len(IDENTITIES) >= 12 and len(HELD_OUT_IDENTITIES) >= 2
+    assert all(identities[name] < 12 for name in HELD_OUT_IDENTITIES)  # in any >= 12 corpus
+    from diffusiontalker.synth.corpus import split_of
+
+    for identity in IDENTITIES:
+        splits = {split_of(identity, u) for u in range(40)}
+        if identity.name in HELD_OUT_IDENTITIES:
+            assert splits == {"test"}
+        else:
+            assert splits == {"train", "val", "test"}
+
+
+def test_hours_stops_at_the_target(tmp_path):
+    manifest = write_corpus(tmp_path / "h", identities=2, hours=20 / 3600, seed=0,
+                            progress=False)
+    durations = [c["duration"] for c in manifest["clips"]]
+    assert sum(durations) >= 20 and sum(durations[:-1]) < 20
+
+
+def test_clips_are_distinct_and_augmentation_keeps_timing():
+    clean = make_clip(0, 0, 5, augment_audio=False)
+    noisy = make_clip(0, 0, 5, augment_audio=True)
+    assert clean.text == noisy.text and len(clean.audio) == len(noisy.audio)
+    np.testing.assert_array_equal(clean.motion, noisy.motion)
+    assert make_clip(0, 0, 6, augment_audio=False).text != clean.text
+
+
+def test_cli_and_clear_errors(tmp_path, capsys):
+    out = tmp_path / "cli"
+    assert main(["synth", str(out), "--identities", "1", "--utterances", "1"]) == 0
+    assert "wrote 1 clips" in capsys.readouterr().out
+    assert main(["synth", str(out), "--identities", "1", "--utterances", "1"]) == 1
+    assert "is not empty" in capsys.readouterr().err
+    with pytest.raises(DiffusionTalkerError, match="--identities must be between 1 and 16"):
+        write_corpus(tmp_path / "x", identities=40)
+    with pytest.raises(DiffusionTalkerError, match="--hours must be positive"):
+        write_corpus(tmp_path / "y", hours=-1)

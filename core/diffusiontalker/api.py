@@ -163,7 +163,7 @@ class Talker:
             w = self._crossfade_weights(spans, j)
             total[a:b] += x[0].cpu() * w[:, None]
             weight_sum[a:b] += w[:, None]
-        motion = self.model.decode_motion(total / weight_sum).numpy()
+        motion = self.model.decode_motion((total / weight_sum).to(self.device)).cpu().numpy()
         if self.space == "vertices":
             data = motion.reshape(num_frames, -1, 3)
             return Motion(self.fps, "vertices", data, identity=weights)

@@ -151,7 +151,7 @@ class Denoiser(nn.Module):
         b, t, _ = z.shape
         cfg = self.config
         # log-SNR in [-20, 20] scaled to a sinusoid-friendly range.
-        time = self.time_mlp(sinusoidal_embedding(log_snr(u).to(z.device) * 25.0, cfg.d_model))
+        time = self.time_mlp(sinusoidal_embedding(log_snr(u).float().to(z.device) * 25.0, cfg.d_model))
         cond = time + self.id_proj(identity)
         pos = periodic_positional_encoding(t, cfg.d_model, cfg.period, z.device)
         h = self.in_proj(z) + pos[None] + cond[:, None]

@@ -102,7 +102,7 @@ def distillation_loss(student: DiffusionTalker, teacher: DiffusionTalker, batch,
         x_hat2 = teacher.denoise(z_mid, u_mid.float().to(device), cond)
         z_next = ddim_step(z_mid, x_hat2, u_mid, u_next)
         x_tilde = distillation_target(z_u, z_next, x_hat2, u, u_next)
-        w = loss_weight(u, weighting).to(device)
+        w = loss_weight(u, weighting).float().to(device)
     x_student = student.denoise(z_u, u.float().to(device), cond)
     loss = masked_mse(x_student, x_tilde, cond.mask, weight=w)
     return loss, {"loss": loss.item()}

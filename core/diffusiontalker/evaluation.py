@@ -2,7 +2,7 @@
 
 Per clip: generate with the clip's speaker identity when the library has it (else the neutral
 identity), compare with the ground truth (LVE and FDD on vertices; channel MSE, mouth-channel
-MSE on channels), diversity over seeds, and identity top-1 retrieval of the library lookup on
+LVE/FDD analogues on channels), diversity over seeds, and identity top-1 retrieval of the library lookup on
 clips of known speakers.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .audio import SAMPLE_RATE
-from .channels import MOUTH_CHANNELS
+from .channels import MOUTH_CHANNELS, UPPER_FACE_CHANNELS
 from .errors import DatasetError
 
 
@@ -64,8 +64,12 @@ def _clip_scores(metrics, talker, pred, gt, lip_idx, upper_idx) -> dict[str, flo
             fdd = float(metrics.fdd(pred, gt, upper_idx))
             scores.update(fdd=fdd, fdd_abs=abs(fdd))
         return scores
-    mouth = [i for i, c in enumerate(talker.channels) if c in MOUTH_CHANNELS]
+    mouth = [c in MOUTH_CHANNELS for c in talker.channels]
+    upper = [c in UPPER_FACE_CHANNELS for c in talker.channels]
     scores = {"channel_mse": float(metrics.channel_mse(pred, gt))}
-    if mouth:
-        scores["mouth_channel_mse"] = float(metrics.channel_mse(pred[:, mouth], gt[:, mouth]))
+    if any(mouth):
+        scores["channel_lve"] = float(metrics.channel_lve(pred, gt, mouth))
+    if any(upper):
+        fdd = float(metrics.channel_fdd(pred, gt, upper))
+        scores.update(channel_fdd=fdd, channel_fdd_abs=abs(fdd))
     return scores

@@ -17,10 +17,18 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-try:
-    import torch
-except ImportError:  # the torch-free path uses only the float-time functions
-    torch = None
+
+class _LazyTorch:
+    """``torch``, imported on first use: the float-time functions never touch it, so the
+    ONNX Runtime path neither needs torch nor pays for importing it."""
+
+    def __getattr__(self, name: str) -> Any:
+        import torch as real_torch
+
+        return getattr(real_torch, name)
+
+
+torch = _LazyTorch()
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -47,10 +55,11 @@ def alpha_sigma_value(u: float) -> tuple[float, float]:
 
 
 def _as_tensor(u: TimeLike, like: Tensor | None = None) -> Tensor:
+    """Times as float64 on the CPU (the schedule maths is tiny, and MPS has no float64);
+    :func:`_expand` moves the results to the data's device and dtype."""
     if isinstance(u, torch.Tensor):
-        return u.to(dtype=torch.float64)
-    device = like.device if like is not None else None
-    return torch.tensor(float(u), dtype=torch.float64, device=device)
+        return u.detach().to("cpu").to(torch.float64)
+    return torch.tensor(float(u), dtype=torch.float64)
 
 
 def log_snr(u: TimeLike) -> Tensor:
@@ -77,7 +86,7 @@ def snr(u: TimeLike) -> Tensor:
 
 def _expand(t: Tensor, like: Tensor) -> Tensor:
     """Broadcast a scalar or per-batch ``(B,)`` tensor against ``like`` ``(B, ...)``."""
-    t = t.to(device=like.device, dtype=like.dtype)
+    t = t.to(like.dtype).to(like.device)
     if t.ndim == 0:
         return t
     return t.reshape(t.shape[0], *([1] * (like.ndim - 1)))

@@ -90,9 +90,8 @@ def teacher_loss(model: DiffusionTalker, batch, u: torch.Tensor, noise: torch.Te
     """Diffusion loss (x- or v-MSE) + λ·InfoNCE for one batch at times ``u``."""
     device = noise.device
     x, cond = batch_conditioning(model, batch, device)
-    u = u.to(device)
-    z = diffuse(x, u, noise)
-    out = model.network_output(z, u.float(), cond)
+    z = diffuse(x, u, noise)  # u stays float64 on the CPU; the schedule moves its values
+    out = model.network_output(z, u.float().to(device), cond)
     target = v_target(x, noise, u) if model.prediction == "v" else x
     diffusion = masked_mse(out, target, cond.mask)
     ident = model.identity.info_nce(cond.audio, batch.speaker.to(device), cond.mask)

@@ -76,3 +76,25 @@ def test_bench_json(ckpts, capsys):
     names = [(r["name"], r["steps"]) for r in report["results"]]
     assert names == [("model", 4), ("model", 2), ("teacher-respaced", 4), ("teacher", 4)]
     assert all(r["median_s"] > 0 for r in report["results"])
+
+
+@pytest.mark.parametrize("space", ["channels", "vertices"])
+def test_evaluate_prints_table_and_writes_json(space, tmp_path, capsys):
+    from model_toy_data import write_toy_dataset
+
+    data = write_toy_dataset(tmp_path / "data", space, clips_per_speaker=1, seconds=1.0)
+    ckpt = save_model(random_model(space, num_vertices=20), tmp_path / "m.safetensors")
+    lips = tmp_path / "lips.npy"
+    np.save(lips, np.arange(5))
+    extra = ["--lip-mask", str(lips), "--upper-mask", str(lips)] if space == "vertices" else []
+    out = tmp_path / "eval.json"
+    assert main(["evaluate", str(ckpt), "--data", str(data), "--split", "val", "--steps", "2",
+                 "--json", str(out), *extra]) == 0
+    report = json.loads(out.read_text())
+    assert report["clips"] == 3 and report["steps"] == 2
+    expected = ({"channel_mse", "channel_lve", "diversity", "identity_top1"} if space == "channels"
+                else {"lve", "fdd", "fdd_abs", "diversity", "identity_top1"})
+    assert expected <= set(report["metrics"])
+    assert "identity_top1" in capsys.readouterr().out
+    assert main(["evaluate", str(ckpt), "--data", str(data), "--split", "test"]) == 1
+    assert "no clips in the 'test' split" in capsys.readouterr().err

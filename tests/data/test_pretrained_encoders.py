@@ -223,3 +223,28 @@ def test_real_whisper_tiny_en_weights():
     feats = frontend(_speechlike(2.0))
     assert feats.shape == (100, 384) and np.isfinite(feats).all()
     assert 0.1 < feats.std() < 10.0
+
+
+def test_task_head_checkpoints_load_as_encoders(tmp_path):
+    """Hub checkpoints are usually task models (Wav2Vec2ForCTC, WhisperForConditionalGeneration):
+    their encoder weights must load, not be silently re-initialised."""
+    torch.manual_seed(6)
+    ctc = transformers.Wav2Vec2ForCTC(transformers.Wav2Vec2Config(**TINY_CONV)).eval()
+    ctc.save_pretrained(tmp_path / "ctc")
+    frontend = build_frontend(AudioEncoderConfig(kind="wav2vec2", source=str(tmp_path / "ctc")))
+    wave = _speechlike(0.6)
+    normalised = (wave - wave.mean()) / np.sqrt(wave.var() + 1e-7)
+    with torch.no_grad():
+        expected = ctc.wav2vec2(torch.from_numpy(normalised)[None]).last_hidden_state[0].numpy()
+    feats = frontend(wave)  # 29 conv frames for 0.6 s, padded to round(0.6 * 50) = 30
+    np.testing.assert_allclose(feats[:29], expected, atol=1e-5)
+    np.testing.assert_array_equal(feats[29], feats[28])
+
+    asr = transformers.WhisperForConditionalGeneration(_tiny_whisper_config()).eval()
+    asr.save_pretrained(tmp_path / "asr")
+    whisper = build_frontend(AudioEncoderConfig(kind="whisper", source=str(tmp_path / "asr")))
+    mel = transformers.WhisperFeatureExtractor()(wave, sampling_rate=16000,
+                                                 return_tensors="pt").input_features
+    with torch.no_grad():
+        expected = asr.model.encoder(mel).last_hidden_state[0].numpy()
+    np.testing.assert_allclose(whisper(wave), expected[:30], atol=1e-5)

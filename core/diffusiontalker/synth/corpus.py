@@ -74,7 +74,12 @@ def make_clip(seed: int, identity_index: int, utterance: int, augment_audio: boo
     text_seq, motion_seq, audio_seq = np.random.SeedSequence(
         [seed, identity_index, utterance]).spawn(3)
     text = utterance_text(np.random.default_rng(text_seq))
-    speech = synthesize(text, identity.voice, identity.rate, identity.pitch, identity.pitch_range)
+    # A speaker's tempo and pitch vary a little from sentence to sentence.
+    prosody = np.random.default_rng(text_seq.spawn(1)[0])
+    speech = synthesize(text, identity.voice,
+                        int(round(identity.rate * prosody.uniform(0.92, 1.08))),
+                        int(np.clip(identity.pitch + prosody.integers(-4, 5), 0, 100)),
+                        int(np.clip(identity.pitch_range + prosody.integers(-8, 9), 0, 100)))
     if len(speech.audio) == 0 or not speech.phones:
         raise DiffusionTalkerError(f"eSpeak produced no speech for {text!r} ({identity.voice})")
     audio = resample(speech.audio, speech.sample_rate)

@@ -67,6 +67,27 @@ def audio_duration(source: AudioSource, sample_rate: int | None = None) -> float
         return load_audio(path).shape[0] / SAMPLE_RATE
 
 
+SILENCE_DBFS = -60.0  # RMS below this (dB re full scale) counts as silence
+
+
+def rms_dbfs(wave: np.ndarray) -> float:
+    """Root-mean-square level of a float wave in dB relative to full scale (-inf for zeros)."""
+    rms = float(np.sqrt(np.mean(np.square(np.asarray(wave, np.float64))))) if wave.size else 0.0
+    return 20.0 * np.log10(rms) if rms > 0 else float("-inf")
+
+
+def require_sound(wave: np.ndarray, name: str = "the audio",
+                  threshold_dbfs: float = SILENCE_DBFS) -> np.ndarray:
+    """Return ``wave`` unchanged, or raise AudioError when it is silent (e.g. before matching
+    an identity from a voice, which silence cannot carry)."""
+    level = rms_dbfs(wave)
+    if level < threshold_dbfs:
+        shown = "digital silence" if level == float("-inf") else f"{level:.1f} dBFS"
+        raise AudioError(f"{name} is silent ({shown}; speech needs more than "
+                         f"{threshold_dbfs:g} dBFS)")
+    return wave
+
+
 def resample(wave: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
     """Resample a mono float waveform from ``rate`` to ``target`` Hz.
 

@@ -17,10 +17,18 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-try:
-    import torch
-except ImportError:  # the torch-free path uses only the float-time functions
-    torch = None
+
+class _LazyTorch:
+    """``torch``, imported on first use: the float-time functions never touch it, so the
+    ONNX Runtime path neither needs torch nor pays for importing it."""
+
+    def __getattr__(self, name: str) -> Any:
+        import torch as real_torch
+
+        return getattr(real_torch, name)
+
+
+torch = _LazyTorch()
 
 if TYPE_CHECKING:
     from torch import Tensor

@@ -132,3 +132,15 @@ def test_path_string_accepted(tmp_path):
     path = tmp_path / "a.wav"
     soundfile.write(str(path), _tone(16000), 16000)
     assert load_audio(os.fspath(path)).shape == (8000,)
+
+
+def test_require_sound():
+    from diffusiontalker.audio import require_sound, rms_dbfs
+
+    assert rms_dbfs(np.full(100, 0.5, np.float32)) == pytest.approx(20 * np.log10(0.5))
+    tone = _tone(16000)
+    assert require_sound(tone) is tone
+    with pytest.raises(AudioError, match=r"the audio is silent \(digital silence"):
+        require_sound(np.zeros(1600, np.float32))
+    with pytest.raises(AudioError, match=r"clip.wav is silent \(-80.0 dBFS"):
+        require_sound(np.full(1600, 1e-4, np.float32), "clip.wav")

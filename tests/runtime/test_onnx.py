@@ -142,6 +142,20 @@ def test_the_onnx_path_runs_where_torch_cannot_be_imported(repo_root):
                                    "vertices", "(15,", "50,", "3)", "None"]
 
 
+def test_the_onnx_path_does_not_import_torch_even_where_it_exists(repo_root):
+    code = (
+        "import sys, numpy as np\n"
+        "from diffusiontalker.runtime.ort_sampler import load_onnx_model\n"
+        f"t = load_onnx_model({str(DATA / 'tiny_channels.onnx')!r})\n"
+        "t.generate(np.zeros(4000, np.float32) + 0.01, 16000, steps=2)\n"
+        "print('torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(repo_root / "core")})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False"]
+
+
 def _export_python() -> str | None:
     try:
         import onnx  # noqa: F401
@@ -181,3 +195,20 @@ def test_export_without_the_onnx_package_says_what_to_do(tmp_path, capsys):
 
     assert main(["export-onnx", str(DATA / "tiny_channels.safetensors"), "-o", str(tmp_path)]) == 1
     assert "needs torch and the 'onnx' package" in capsys.readouterr().err
+
+
+def test_bench_compares_runtimes_in_fresh_processes(capsys):
+    pytest.importorskip("torch")
+    from diffusiontalker.cli import main
+
+    ckpt = str(DATA / "tiny_channels.safetensors")
+    assert main(["bench", "--checkpoint", ckpt, "--runtimes", "torch,onnx", "--lengths", "1",
+                 "--repeats", "1", "--threads", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = {r["runtime"]: r for r in report["results"]}
+    assert set(rows) == {"torch", "onnx"} and report["machine"]["cpus"] >= 1
+    for r in rows.values():
+        assert r["steps"] == 4 and r["audio_seconds"] == 1.0 and r["threads"] == 1
+        assert r["median_s"] > 0 and r["first_call_s"] > 0 and r["load_s"] > 0
+        assert r["peak_rss_mb"] >= r["rss_before_load_mb"] > 0
+    assert rows["torch"]["torch_imported"] and not rows["onnx"]["torch_imported"]

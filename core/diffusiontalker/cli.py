@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "render-docs": "render_docs",
     "export-onnx": "export_onnx",
     "worker": "worker",
+    "check-speech": "check_speech",
 }
 
 

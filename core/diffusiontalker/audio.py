@@ -120,9 +120,11 @@ def _fft_resample(wave: np.ndarray, rate: int, target: int) -> np.ndarray:
 def _array_to_mono(samples: np.ndarray) -> np.ndarray:
     """Accept ``(N,)``, ``(N, C)`` or ``(C, N)`` (C <= 8) samples; average the channels."""
     arr = np.asarray(samples)
-    if arr.dtype.kind in "iu":
-        # Integer PCM: scale to [-1, 1).
+    if arr.dtype.kind == "i":  # signed integer PCM: scale to [-1, 1)
         arr = arr.astype(np.float32) / float(np.iinfo(arr.dtype).max + 1)
+    elif arr.dtype.kind == "u":  # unsigned PCM (e.g. 8-bit wav) is offset by half the range
+        half = float(np.iinfo(arr.dtype).max + 1) / 2.0
+        arr = (arr.astype(np.float32) - half) / half
     elif arr.dtype.kind != "f":
         raise AudioError(f"audio samples must be numbers, got dtype {arr.dtype}")
     arr = arr.astype(np.float32, copy=False)

@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "synth": "synth",
     "train": "train",
     "distill": "distill",
+    "distill-audio": "distill_audio",
     "evaluate": "evaluate",
     "bench": "bench",
     "demo": "demo",

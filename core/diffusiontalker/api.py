@@ -163,7 +163,11 @@ class Talker:
             w = self._crossfade_weights(spans, j)
             total[a:b] += x[0].cpu() * w[:, None]
             weight_sum[a:b] += w[:, None]
-        motion = self.model.decode_motion((total / weight_sum).to(self.device)).cpu().numpy()
+        blended = total / weight_sum
+        motion = np.empty((num_frames, self.config.motion.dim), np.float32)
+        for a in range(0, num_frames, 1024):  # decode in slices: no full-size temporaries
+            chunk = blended[a:a + 1024].to(self.device)
+            motion[a:a + 1024] = self.model.decode_motion(chunk).cpu().numpy()
         if self.space == "vertices":
             data = motion.reshape(num_frames, -1, 3)
             return Motion(self.fps, "vertices", data, identity=weights)

@@ -67,6 +67,27 @@ def audio_duration(source: AudioSource, sample_rate: int | None = None) -> float
         return load_audio(path).shape[0] / SAMPLE_RATE
 
 
+SILENCE_DBFS = -60.0  # RMS below this (dB re full scale) counts as silence
+
+
+def rms_dbfs(wave: np.ndarray) -> float:
+    """Root-mean-square level of a float wave in dB relative to full scale (-inf for zeros)."""
+    rms = float(np.sqrt(np.mean(np.square(np.asarray(wave, np.float64))))) if wave.size else 0.0
+    return 20.0 * np.log10(rms) if rms > 0 else float("-inf")
+
+
+def require_sound(wave: np.ndarray, name: str = "the audio",
+                  threshold_dbfs: float = SILENCE_DBFS) -> np.ndarray:
+    """Return ``wave`` unchanged, or raise AudioError when it is silent (e.g. before matching
+    an identity from a voice, which silence cannot carry)."""
+    level = rms_dbfs(wave)
+    if level < threshold_dbfs:
+        shown = "digital silence" if level == float("-inf") else f"{level:.1f} dBFS"
+        raise AudioError(f"{name} is silent ({shown}; speech needs more than "
+                         f"{threshold_dbfs:g} dBFS)")
+    return wave
+
+
 def resample(wave: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
     """Resample a mono float waveform from ``rate`` to ``target`` Hz.
 
@@ -99,9 +120,11 @@ def _fft_resample(wave: np.ndarray, rate: int, target: int) -> np.ndarray:
 def _array_to_mono(samples: np.ndarray) -> np.ndarray:
     """Accept ``(N,)``, ``(N, C)`` or ``(C, N)`` (C <= 8) samples; average the channels."""
     arr = np.asarray(samples)
-    if arr.dtype.kind in "iu":
-        # Integer PCM: scale to [-1, 1).
+    if arr.dtype.kind == "i":  # signed integer PCM: scale to [-1, 1)
         arr = arr.astype(np.float32) / float(np.iinfo(arr.dtype).max + 1)
+    elif arr.dtype.kind == "u":  # unsigned PCM (e.g. 8-bit wav) is offset by half the range
+        half = float(np.iinfo(arr.dtype).max + 1) / 2.0
+        arr = (arr.astype(np.float32) - half) / half
     elif arr.dtype.kind != "f":
         raise AudioError(f"audio samples must be numbers, got dtype {arr.dtype}")
     arr = arr.astype(np.float32, copy=False)

@@ -121,8 +121,13 @@ def sample_mse(model: DiffusionTalker, sampler, steps: int, seed: int, batch_siz
     return float(masked_mse(out, x, cond.mask))
 
 
-def distill(cfg: DistillConfig, resume: bool = False, show_progress: bool = True) -> Path:
-    """Run the rounds from the teacher checkpoint; save the final student to ``cfg.out``."""
+def distill(cfg: DistillConfig, resume: bool = False, show_progress: bool = True,
+            stop_at: int | None = None) -> Path:
+    """Run the rounds from the teacher checkpoint; save the final student to ``cfg.out``.
+
+    ``stop_at``: end this run after that many optimisation steps counted over all rounds,
+    with the state saved (``resume=True`` continues exactly); no student is written then.
+    """
     original = checkpoint.load_model(cfg.teacher, cfg.device)
     from_steps = cfg.from_steps or int(original.config.diffusion.teacher_steps)
     rounds = round_schedule(from_steps, cfg.to_steps)
@@ -168,10 +173,13 @@ def distill(cfg: DistillConfig, resume: bool = False, show_progress: bool = True
             torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             optimizer.step()
             done = step + 1
-            if done % cfg.log_every == 0 or done == cfg.steps_per_round:
+            stopping = stop_at is not None and r * cfg.steps_per_round + done >= stop_at
+            if done % cfg.log_every == 0 or done == cfg.steps_per_round or stopping:
                 log.write(round=r + 1, student_steps=n_steps, step=done, **parts)
                 bar.set_postfix(loss=f"{parts['loss']:.4f}")
                 _save_state(cfg, teacher, student, optimizer, sampler, gen, r, done)
+            if stopping:
+                return cfg.state_path
         student.eval()
         log.write(round=r + 1, student_steps=n_steps, step=cfg.steps_per_round,
                   val_student_sample_mse=sample_mse(student, eval_sampler, n_steps, cfg.seed),

@@ -172,3 +172,13 @@ def test_window_crossfade_is_a_smooth_partition_of_unity(channel_ckpt):
         assert np.all(np.diff(blended) >= -1e-9)  # monotone from window to window
         assert np.abs(np.diff(blended)).max() <= 1.0 / 30 + 1e-6  # ≥ 1 s ramps, no step
         assert blended[0] == 0 and blended[-1] == len(spans) - 1
+
+
+def test_template_of_the_wrong_size():
+    from diffusiontalker.errors import TopologyError
+    from diffusiontalker.factory import new_model
+    from diffusiontalker.model import MotionSpec
+
+    with pytest.raises(TopologyError, match=r"template has shape \(7, 3\), the model needs \(20, 3\)"):
+        new_model(MotionSpec("vertices", 30.0, num_vertices=20), ["a"], preset="tiny",
+                  template=np.zeros((7, 3), np.float32))

@@ -83,3 +83,24 @@ def test_training_resumes_exactly(tmp_path):
     b = checkpoint.load_model(resumed).state_dict()
     for name in a:
         assert torch.allclose(a[name], b[name], atol=1e-6), name
+
+
+def test_distillation_resumes_exactly(tmp_path):
+    data = write_toy_dataset(tmp_path / "data", "channels", clips_per_speaker=1)
+    teacher = train(_train_cfg(data, tmp_path / "t.safetensors", steps=4, val_every=100,
+                               save_every=100), show_progress=False)
+
+    def cfg(out):
+        return DistillConfig(teacher=str(teacher), out=str(tmp_path / out), data=str(data),
+                             to_steps=2, steps_per_round=4, batch_size=4, window_seconds=1.0,
+                             log_every=100)
+
+    whole = distill(cfg("a.safetensors"), show_progress=False)
+    with pytest.raises(CheckpointError, match="nothing to resume"):
+        distill(cfg("b.safetensors"), resume=True, show_progress=False)
+    distill(cfg("b.safetensors"), show_progress=False, stop_at=6)  # inside round 2 (4 -> 2)
+    resumed = distill(cfg("b.safetensors"), resume=True, show_progress=False)
+    a, b = checkpoint.load_model(whole), checkpoint.load_model(resumed)
+    assert b.config.diffusion.distilled_from == [8, 4]
+    for name, value in a.state_dict().items():
+        assert torch.allclose(value, b.state_dict()[name], atol=1e-6), name

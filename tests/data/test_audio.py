@@ -132,3 +132,33 @@ def test_path_string_accepted(tmp_path):
     path = tmp_path / "a.wav"
     soundfile.write(str(path), _tone(16000), 16000)
     assert load_audio(os.fspath(path)).shape == (8000,)
+
+
+def test_require_sound():
+    from diffusiontalker.audio import require_sound, rms_dbfs
+
+    assert rms_dbfs(np.full(100, 0.5, np.float32)) == pytest.approx(20 * np.log10(0.5))
+    tone = _tone(16000)
+    assert require_sound(tone) is tone
+    with pytest.raises(AudioError, match=r"the audio is silent \(digital silence"):
+        require_sound(np.zeros(1600, np.float32))
+    with pytest.raises(AudioError, match=r"clip.wav is silent \(-80.0 dBFS"):
+        require_sound(np.full(1600, 1e-4, np.float32), "clip.wav")
+
+
+def test_unsigned_pcm_array_is_centred():
+    pcm = np.array([0, 128, 255], np.uint8)
+    np.testing.assert_allclose(load_audio(pcm, 16000), [-1.0, 0.0, 127 / 128], atol=1e-6)
+
+
+def test_resampler_keeps_passband_and_removes_aliases():
+    """A good resampler keeps a 6 kHz tone and removes a 10 kHz one (it would alias to 6 kHz)."""
+    for use_numpy in (False, True):
+        from diffusiontalker.audio import _fft_resample
+
+        convert = _fft_resample if use_numpy else resample
+        kept = convert(_tone(44100, seconds=1.0, freq=6000.0), 44100, 16000)
+        removed = convert(_tone(44100, seconds=1.0, freq=10000.0), 44100, 16000)
+        assert abs(_dominant_hz(kept) - 6000.0) < 5.0
+        assert np.sqrt(np.mean(kept[500:-500] ** 2)) > 0.3
+        assert np.sqrt(np.mean(removed[500:-500] ** 2)) < 0.01

@@ -130,3 +130,12 @@ def test_optional_vertices_and_alignment(tmp_path, clip_maker):
     clip = load_dataset(root).clips[0]
     assert clip.load_vertices().shape == (15, 2, 3)
     assert clip.load_alignment()[0]["phoneme"] == "a"
+
+
+def test_writer_refuses_mixed_topologies(tmp_path, clip_maker):
+    from diffusiontalker.datasets import write_folder_dataset
+
+    clips = clip_maker(speakers=("ada",), per_speaker=2, dim=(4, 3))
+    clips[1]["motion"] = np.zeros((10, 5, 3), np.float32)
+    with pytest.raises(TopologyError, match="has 5 vertices, the clips before it 4"):
+        write_folder_dataset(tmp_path / "d", "vertices", 30.0, clips)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DatasetError
+from ..errors import DatasetError, TopologyError
 from .corpus import (
     SPACES,
     SPLITS,
@@ -158,6 +158,12 @@ def write_folder_dataset(root: str | Path, space: str, fps: float, clips: Iterab
     for clip in clips:
         motion = np.asarray(clip["motion"], np.float32)
         if space == "vertices":
+            if motion.ndim != 3 or motion.shape[2] != 3:
+                raise DatasetError(f"clip {clip['id']!r}: vertex motion must be (T, V, 3), "
+                                   f"got {motion.shape}")
+            if num_vertices not in (None, motion.shape[1]):
+                raise TopologyError(f"clip {clip['id']!r} has {motion.shape[1]} vertices, the "
+                                    f"clips before it {num_vertices}")
             num_vertices = motion.shape[1]
         soundfile.write(str(root / "audio" / f"{clip['id']}.wav"),
                         np.asarray(clip["wave"], np.float32), int(clip["sample_rate"]))

@@ -20,12 +20,14 @@ COMMANDS: dict[str, str] = {
     "synth": "synth",
     "train": "train",
     "distill": "distill",
+    "distill-audio": "distill_audio",
     "evaluate": "evaluate",
     "bench": "bench",
     "demo": "demo",
     "render-docs": "render_docs",
     "export-onnx": "export_onnx",
     "worker": "worker",
+    "check-speech": "check_speech",
 }
 
 

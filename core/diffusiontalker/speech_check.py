@@ -203,3 +203,25 @@ def check_motion(
 
 
 ApertureFn = Callable[[np.ndarray], np.ndarray]
+
+
+def demo_head_aperture(channels: list[str] | tuple[str, ...]) -> ApertureFn:
+    """Lip aperture in metres for channel weights, measured on the demo head's rig.
+
+    The aperture is the vertical gap between the inner upper- and lower-lip midpoints after the
+    rig deforms the head (negative gaps, lips pressed into each other, count as closed: 0).
+    """
+    from .head import build_demo_head, build_rig
+
+    head = build_demo_head()
+    rig = build_rig(head.vertices, head.faces, head.landmarks, channels=tuple(channels))
+    up, lo = head.landmarks["upper_lip_inner"], head.landmarks["lower_lip_inner"]
+    rest_gap = float(head.vertices[up, 2] - head.vertices[lo, 2])
+    # Only the two lip vertices matter: apply the rig to their bases alone.
+    bases = rig.bases[:, [up, lo], 2]  # (K, 2) vertical offsets
+
+    def aperture(weights: np.ndarray) -> np.ndarray:
+        dz = np.asarray(weights, np.float64) @ bases  # (T, 2)
+        return np.maximum(rest_gap + dz[:, 0] - dz[:, 1], 0.0)
+
+    return aperture

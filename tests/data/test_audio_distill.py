@@ -79,3 +79,22 @@ def test_distillation_is_seeded():
     assert la == lb
     mel = torch.randn(1, 30, 16)
     torch.testing.assert_close(a(mel, 15), b(mel, 15))
+
+
+def test_distill_audio_command(channel_dataset, tmp_path, capsys):
+    import json
+
+    from diffusiontalker.cli import main
+
+    out = tmp_path / "student.safetensors"
+    code = main(["distill-audio", str(channel_dataset), "--teacher", "mel", "-o", str(out),
+                 "--steps", "3", "--batch-size", "2", "--crop", "0.3", "--hidden", "8",
+                 "--n-mels", "16", "--max-clips", "2"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["clips"] == 2 and summary["output"] == str(out)
+    frontend = build_frontend(AudioEncoderConfig(kind="student", source=str(out)))
+    assert frontend.rate_hz == 100.0 and frontend.dim == 80  # the teacher's rate and width
+    assert main(["distill-audio", str(channel_dataset), "--teacher", "mel", "-o", str(out),
+                 "--split", "val"]) != 0
+    assert "has no clips in the 'val' split" in capsys.readouterr().err

@@ -110,9 +110,8 @@ def test_bad_arguments(channel_dataset):
 
 
 @pytest.mark.parametrize("fps,rate,step", [(30, 100, 3), (30, 50, 3), (25, 50, 1),
-                                           (25, 100, 1), (60, 50, 6), (29.97, 50, 1)])
+                                           (25, 100, 1), (60, 50, 6), (29.97, 50, 1),
+                                           (24, 50, 12)])
 def test_aligned_start_step(fps, rate, step):
-    if fps == 29.97:
-        assert aligned_start_step(fps, rate) >= 1
-    else:
-        assert aligned_start_step(fps, rate) == step
+    # 29.97 fps: 50 / 29.97 = 5000 / 2997 has no small denominator -> every frame, rounded
+    assert aligned_start_step(fps, rate) == step

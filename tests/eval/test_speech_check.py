@@ -50,3 +50,16 @@ def test_check_motion_counts_closures_and_silence():
     assert r.envelope_corr > 0.8
     open_in_silence = check_motion(wave, SR, FPS, aperture + 0.5, phones, closed_threshold=0.1)
     assert not open_in_silence.rests_closed_in_silence
+
+
+def test_demo_head_aperture_opens_with_the_jaw_and_closes_at_rest():
+    from diffusiontalker.channels import CHANNELS
+    from diffusiontalker.speech_check import demo_head_aperture
+
+    aperture = demo_head_aperture(CHANNELS)
+    w = np.zeros((3, len(CHANNELS)))
+    w[1, CHANNELS.index("jawOpen")] = 1.0
+    w[2, CHANNELS.index("jawOpen")] = w[2, CHANNELS.index("mouthClose")] = 1.0
+    rest, opened, closed = aperture(w)
+    assert rest < 0.002 and closed < 0.002  # closed lips: under 2 mm
+    assert opened > 0.01  # the jaw opens the lips by over a centimetre

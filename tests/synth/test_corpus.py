@@ -91,3 +91,23 @@ def test_cli_and_clear_errors(tmp_path, capsys):
         write_corpus(tmp_path / "x", identities=40)
     with pytest.raises(DiffusionTalkerError, match="--hours must be positive"):
         write_corpus(tmp_path / "y", hours=-1)
+
+
+def test_vertex_offsets_on_the_demo_head(tmp_path):
+    pytest.importorskip("diffusiontalker.head")
+    from diffusiontalker.head import build_demo_head, build_rig
+
+    out = tmp_path / "v"
+    manifest = write_corpus(out, identities=1, utterances=1, seed=0, progress=False,
+                            vertices=True)
+    clip = manifest["clips"][0]["id"]
+    motion = np.load(out / "motion" / f"{clip}.npy")
+    offsets = np.load(out / "vertices" / f"{clip}.npy")
+    head = build_demo_head()
+    rig = build_rig(head.vertices, head.faces, head.landmarks, CHANNELS)
+    assert offsets.shape == (len(motion), len(head.vertices), 3) and offsets.dtype == np.float32
+    np.testing.assert_allclose(offsets, rig.apply(motion), atol=1e-6)
+    assert np.abs(offsets).max() > 1e-4  # the face moves
+    template = np.load(out / "demo_head_template.npy")
+    assert template.shape == (len(head.vertices), 3)
+    assert manifest["vertex_offsets"]["num_vertices"] == len(head.vertices)

@@ -20,6 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--workers", type=int, default=1,
                         help="worker processes (default 1; eSpeak runs one per process)")
+    parser.add_argument("--vertices", action="store_true",
+                        help="also write per-frame offsets on the demo head (large: ~58 kB "
+                             "per frame)")
     parser.add_argument("--no-augment", action="store_true",
                         help="write the clean synthesised audio")
 
@@ -30,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     manifest = write_corpus(args.out_dir, identities=args.identities,
                             utterances=args.utterances, seed=args.seed, hours=args.hours,
-                            workers=args.workers, augment_audio=not args.no_augment)
+                            workers=args.workers, augment_audio=not args.no_augment,
+                            vertices=args.vertices)
     elapsed = time.perf_counter() - start
     seconds = manifest["total_seconds"]
     print(f"wrote {len(manifest['clips'])} clips, {seconds / 3600:.3f} h of speech, "

@@ -74,7 +74,12 @@ def make_clip(seed: int, identity_index: int, utterance: int, augment_audio: boo
     text_seq, motion_seq, audio_seq = np.random.SeedSequence(
         [seed, identity_index, utterance]).spawn(3)
     text = utterance_text(np.random.default_rng(text_seq))
-    speech = synthesize(text, identity.voice, identity.rate, identity.pitch, identity.pitch_range)
+    # A speaker's tempo and pitch vary a little from sentence to sentence.
+    prosody = np.random.default_rng(text_seq.spawn(1)[0])
+    speech = synthesize(text, identity.voice,
+                        int(round(identity.rate * prosody.uniform(0.92, 1.08))),
+                        int(np.clip(identity.pitch + prosody.integers(-4, 5), 0, 100)),
+                        int(np.clip(identity.pitch_range + prosody.integers(-8, 9), 0, 100)))
     if len(speech.audio) == 0 or not speech.phones:
         raise DiffusionTalkerError(f"eSpeak produced no speech for {text!r} ({identity.voice})")
     audio = resample(speech.audio, speech.sample_rate)
@@ -108,11 +113,15 @@ def clip_jobs(seed: int, identities: int, utterances: int | None,
 
 def write_corpus(out_dir: str | Path, identities: int = len(IDENTITIES),
                  utterances: int | None = 20, seed: int = 0, hours: float | None = None,
-                 workers: int = 1, augment_audio: bool = True, progress: bool = True) -> dict:
+                 workers: int = 1, augment_audio: bool = True, progress: bool = True,
+                 vertices: bool = False) -> dict:
     """Write a corpus to ``out_dir`` and return its manifest (``dataset.json``).
 
     ``hours`` (if given) stops at the first clip that brings the total speech to that many
-    hours (utterances are then unlimited); otherwise ``utterances`` clips per identity."""
+    hours (utterances are then unlimited); otherwise ``utterances`` clips per identity.
+    ``vertices`` also writes each clip's per-frame offsets on the demo head (through its
+    landmark rig) to ``vertices/`` and the head's neutral mesh to ``demo_head_template.npy``
+    (about 58 kB per frame: for small corpora)."""
     if not 1 <= identities <= len(IDENTITIES):
         raise DiffusionTalkerError(
             f"--identities must be between 1 and {len(IDENTITIES)}, got {identities}")
@@ -125,8 +134,9 @@ def write_corpus(out_dir: str | Path, identities: int = len(IDENTITIES),
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
         raise DiffusionTalkerError(f"output folder {out} is not empty; choose a new folder")
-    for sub in ("audio", "motion", "alignments"):
+    for sub in ("audio", "motion", "alignments") + (("vertices",) if vertices else ()):
         (out / sub).mkdir(parents=True, exist_ok=True)
+    rig = _demo_rig(out) if vertices else None
 
     jobs = clip_jobs(seed, identities, None if hours is not None else utterances, augment_audio)
     total = None if hours is not None else identities * int(utterances or 0)
@@ -138,11 +148,15 @@ def write_corpus(out_dir: str | Path, identities: int = len(IDENTITIES),
                    else map(_make_clip_args, jobs))
         for clip in results:
             _write_clip(out, clip)
+            if rig is not None:
+                np.save(out / "vertices" / f"{clip.clip_id}.npy",
+                        rig.apply(clip.motion).astype(np.float32))
             clips.append({"id": clip.clip_id, "speaker": clip.speaker, "split": clip.split,
                           "text": clip.text, "duration": round(clip.duration, 4),
                           "augmentation": clip.augmentation})
             speech_seconds += clip.duration
-            bar.update(clip.duration / 3600.0 if hours is not None else 1)
+            step = clip.duration / 3600.0 if hours is not None else 1
+            bar.update(min(step, bar.total - bar.n) if bar.total else step)
             if hours is not None and speech_seconds >= hours * 3600.0:
                 break
     finally:
@@ -166,8 +180,23 @@ def write_corpus(out_dir: str | Path, identities: int = len(IDENTITIES),
         "held_out_speakers": [i.name for i in chosen if i.name in HELD_OUT_IDENTITIES],
         "identities": [i.to_dict() for i in chosen],
     }
+    if rig is not None:
+        manifest["vertex_offsets"] = {"head": "demo", "folder": "vertices",
+                                      "template": "demo_head_template.npy",
+                                      "num_vertices": int(rig.bases.shape[1])}
     (out / "dataset.json").write_text(json.dumps(manifest, indent=1, sort_keys=False) + "\n")
     return manifest
+
+
+def _demo_rig(out: Path):
+    """The demo head's landmark rig over ``CHANNELS``; saves the head's neutral mesh."""
+    try:
+        from ..head import build_demo_head, build_rig
+    except ImportError as exc:  # pragma: no cover - the head package ships with the core
+        raise DiffusionTalkerError("--vertices needs diffusiontalker.head (the demo head)") from exc
+    head = build_demo_head()
+    np.save(out / "demo_head_template.npy", np.asarray(head.vertices, np.float32))
+    return build_rig(head.vertices, head.faces, head.landmarks, CHANNELS)
 
 
 def _write_clip(out: Path, clip: Clip) -> None:

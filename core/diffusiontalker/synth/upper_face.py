@@ -25,9 +25,10 @@ def blink_times(duration: float, rate_per_minute: float, rng: np.random.Generato
                 pauses: list[float]) -> list[float]:
     """Blink onsets: a Poisson process at the style's rate with a refractory gap, plus a
     chance of a blink at the start of each pause (people blink at phrase boundaries)."""
-    times, t = [], rng.uniform(-1.0, 1.0) * 60.0 / max(rate_per_minute, 1e-3)
+    mean_gap = 60.0 / max(rate_per_minute, 1e-3)
+    times, t = [], -rng.uniform(0.0, mean_gap)
     while True:
-        t += MIN_BLINK_GAP + rng.exponential(60.0 / max(rate_per_minute, 1e-3))
+        t += MIN_BLINK_GAP + rng.exponential(max(mean_gap - MIN_BLINK_GAP, 0.2))
         if t >= duration:
             break
         times.append(t)

@@ -1,0 +1,63 @@
+"""``diffusiontalker distill-audio DATA --teacher KIND:SOURCE -o student.safetensors``.
+
+Trains the compact student audio encoder of DiffusionTalker 2025 (arXiv 2503.18159) to
+reproduce a large frozen encoder's features on a dataset's speech; train a model on it with
+``diffusiontalker train DATA --audio student:student.safetensors``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = "distil a compact mel audio encoder from a large frozen one (DiffusionTalker 2025)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", help="dataset whose speech is used (any format load_dataset reads)")
+    parser.add_argument("-o", "--output", required=True, help="student .safetensors to write")
+    parser.add_argument("--teacher", required=True,
+                        help="frozen frontend KIND:SOURCE, e.g. whisper:openai/whisper-tiny.en, "
+                             "hubert:facebook/hubert-base-ls960 or whisper:/path/model.bin")
+    parser.add_argument("--split", default="train", choices=("train", "val", "test"))
+    parser.add_argument("--max-clips", type=int, default=0, help="use at most this many (0: all)")
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--crop", type=float, default=2.0, help="training crop in seconds")
+    parser.add_argument("--hidden", type=int, default=256, help="student width")
+    parser.add_argument("--n-mels", type=int, default=80)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="device of the teacher")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..audio_distill import distill_audio_encoder
+    from ..audio_encoders import AudioEncoderConfig, build_frontend
+    from ..datasets import load_dataset
+    from ..errors import DatasetError
+    from .train import audio_config
+
+    clips = load_dataset(args.data).split(args.split)
+    if args.max_clips > 0:
+        clips = clips[: args.max_clips]
+    if not clips:
+        raise DatasetError(f"dataset {args.data} has no clips in the {args.split!r} split")
+    teacher = build_frontend(AudioEncoderConfig.from_dict(audio_config(args.teacher)), args.device)
+    waves = [clip.load_audio() for clip in clips]
+    every = max(1, args.steps // 20)
+
+    def report(step: int, loss: float) -> None:
+        if step % every == 0 or step == args.steps - 1:
+            print(f"step {step + 1}/{args.steps}  feature mse {loss:.4f}", file=sys.stderr)
+
+    student, losses = distill_audio_encoder(
+        teacher, waves, steps=args.steps, batch_size=args.batch_size, crop_seconds=args.crop,
+        hidden=args.hidden, n_mels=args.n_mels, lr=args.lr, seed=args.seed, on_step=report)
+    path = student.save(args.output)
+    print(json.dumps({"output": str(path), "clips": len(waves), "teacher": teacher.cache_key(),
+                      "first_loss": losses[0] if losses else None,
+                      "final_loss": losses[-1] if losses else None,
+                      "parameters": sum(p.numel() for p in student.parameters())}))
+    return 0

@@ -56,8 +56,14 @@ for fps, base in ((24, 1.0), (30, 1.0), (30, 1.001)):
           for bag in a.layers[0].strips[0].channelbags for fc in bag.fcurves
           if fc.data_path == 'key_blocks["jawOpen"].value'][0]
     frames = [k.co[0] for k in fc.keyframe_points]
+    values = [k.co[1] for k in fc.keyframe_points]
+    rate = fps / base
+    seconds = [(f - 10) / rate for f in frames]  # time into the file (content starts at 10)
+    speech = [v for t, v in zip(seconds, values, strict=True) if 0.7 < t < 1.5]
+    silence = [v for t, v in zip(seconds, values, strict=True) if t < 0.5 or t > 1.7]
     results[f"{fps}/{base}"] = {
         "result": sorted(ok), "demo_head": demo == {"FINISHED"}, "first": frames[0],
+        "speech_mean": sum(speech) / len(speech), "silence_max": max(abs(v) for v in silence),
         "our_actions": len(ours), "head_vertices": len(head.data.vertices),
         "user_action_kept": head.data.shape_keys.animation_data.action.name,
         "count": len(frames), "audible": strip.frame_final_end - strip.frame_final_start,

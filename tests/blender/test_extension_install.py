@@ -59,7 +59,19 @@ def test_installed_extension_generates_with_correct_timing(built_zip, tmp_path, 
         assert run["result"] == ["FINISHED"], key
         assert run["demo_head"] and run["head_vertices"] > 1000, key
         assert run["our_actions"] == 1, key
+        assert run["speech_mean"] > 0.3 and run["silence_max"] < 0.02, key  # talks, then rests
         assert run["user_action_kept"] == "TalkerHeadAction", key  # the user's own
         assert run["first"] == 15, key
         assert run["count"] == run["audible"] == expected_audible[key], key
         assert run["cache_dir"].startswith(str(tmp_path / "user")), key
+
+
+def test_extra_wheels_hook_refuses_numpy(tmp_path):
+    sys.path.insert(0, str(ROOT))
+    import build
+
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.whl").write_bytes(b"PK")
+    with pytest.raises(SystemExit, match="refusing to bundle numpy"):
+        build.build(tmp_path / "dist", extra_wheels=extra)

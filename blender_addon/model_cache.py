@@ -17,14 +17,6 @@ _override = None
 found_device = ""  # the device the last load actually used, for the preferences
 
 
-def resolve_device(choice: str) -> tuple[str, str]:
-    """``AUTO``/``CPU``/``CUDA``/``MPS`` -> ``(torch device, one line saying what was found)``."""
-    from diffusiontalker.runtime.device import choose_device
-
-    found = choose_device(choice.lower())
-    return found.device, found.describe()
-
-
 def get_talker(checkpoint: str = "", device: str = "AUTO"):
     """The Talker for ``checkpoint`` ("" = the shipped default) on ``device`` (may load it)."""
     global _talker, _loaded_key, found_device

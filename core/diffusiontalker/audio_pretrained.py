@@ -151,8 +151,27 @@ class WhisperFrontend(_TorchFrontend):
         mel = self.extractor(piece, sampling_rate=SAMPLE_RATE, return_tensors="pt").input_features
         mel = mel[..., : 2 * self._positions].to(self.device)
         with torch.inference_mode():
-            out = self.model(mel, output_hidden_states=True)
-        return _pick_layer(out.hidden_states, self.config.layer, "whisper")[0].float().cpu().numpy()
+            if self.config.trim:
+                frames = 2 * min(self._positions, -(-piece.shape[0] // _SAMPLES_PER_FEATURE))
+                states = self._trimmed_hidden_states(mel[..., :frames])
+            else:
+                states = self.model(mel, output_hidden_states=True).hidden_states
+        return _pick_layer(states, self.config.layer, "whisper")[0].float().cpu().numpy()
+
+    def _trimmed_hidden_states(self, mel: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Whisper's encoder on ``mel`` as it is (no padding to 30 s): convolutions, the first
+        positions' embeddings, the layers; the last state gets the final layer norm."""
+        enc = self.model
+        x = torch.nn.functional.gelu(enc.conv1(mel))
+        x = torch.nn.functional.gelu(enc.conv2(x)).permute(0, 2, 1)
+        x = x + enc.embed_positions.weight[: x.shape[1]]
+        states = [x]
+        for layer in enc.layers:
+            out = layer(x, None)
+            x = out[0] if isinstance(out, tuple) else out
+            states.append(x)
+        states[-1] = enc.layer_norm(x)
+        return tuple(states)
 
     def __call__(self, wave: np.ndarray) -> np.ndarray:
         wave = np.asarray(wave, dtype=np.float32).reshape(-1)

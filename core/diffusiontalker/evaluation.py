@@ -18,15 +18,47 @@ from .channels import MOUTH_CHANNELS, UPPER_FACE_CHANNELS
 from .errors import DatasetError
 
 
+def demo_head_regions(channels: Sequence[str]):
+    """The demo head's rig for ``channels`` and its lip and upper-face vertex indices.
+
+    Channel motion is compared as vertex motion by driving the demo head with it: lips are the
+    head's ``upper_lip`` and ``lower_lip`` groups; the upper face is the skin above the lower
+    eyelids (brows, lids, forehead), as for VOCASET's FDD region.
+    """
+    from .head import build_demo_head, build_rig
+
+    head = build_demo_head()
+    rig = build_rig(head.vertices, head.faces, head.landmarks, channels=tuple(channels))
+    lips = np.concatenate([head.groups["upper_lip"], head.groups["lower_lip"]])
+    skin = head.groups["skin"]
+    eye_low = min(head.vertices[head.landmarks[k], 2] for k in ("eye_lower_L", "eye_lower_R"))
+    front = head.vertices[skin, 1] < head.vertices[head.landmarks["eye_L"], 1] + 0.02
+    upper = skin[(head.vertices[skin, 2] > eye_low) & front]
+    return rig, lips, upper
+
+
 def evaluate_model(talker, corpus, split: str = "test", steps: int | None = None,
                    seeds: Sequence[int] = (0, 1), lip_idx: np.ndarray | None = None,
-                   upper_idx: np.ndarray | None = None, max_clips: int | None = None) -> dict:
-    """Metrics of ``talker`` on ``corpus``'s ``split`` (means over clips)."""
+                   upper_idx: np.ndarray | None = None, max_clips: int | None = None,
+                   head: str | None = None, speakers: str = "all") -> dict:
+    """Metrics of ``talker`` on ``corpus``'s ``split`` (means over clips).
+
+    ``head="demo"`` also scores a channel model as vertex motion on the demo head (LVE on its
+    lip vertices, FDD on its upper face, diversity in metres). ``speakers``: ``"known"`` keeps
+    clips of speakers in the model's identity library, ``"heldout"`` the others.
+    """
     from . import metrics
 
     if corpus.space != talker.space:
         raise DatasetError(f"the dataset holds {corpus.space} motion but the model predicts {talker.space}")
-    clips = corpus.split(split)[: max_clips or None]
+    clips = corpus.split(split)
+    if speakers != "all":
+        keep = speakers == "known"
+        clips = [c for c in clips if (c.speaker in talker.identities) == keep]
+    clips = clips[: max_clips or None]
+    rig = None
+    if head == "demo" and talker.space == "channels":
+        rig, lip_idx, upper_idx = demo_head_regions(talker.channels)
     if not clips:
         raise DatasetError(f"the dataset has no clips in the {split!r} split")
     steps = int(steps or talker.default_steps)
@@ -42,6 +74,14 @@ def evaluate_model(talker, corpus, split: str = "test", steps: int | None = None
         scores = _clip_scores(metrics, talker, pred, gt, lip_idx, upper_idx)
         if len(samples) > 1:
             scores["diversity"] = float(metrics.diversity(np.stack([s[:frames] for s in samples])))
+        if rig is not None:
+            pv, gv = rig.apply(pred), rig.apply(gt)
+            scores["head_lve"] = float(metrics.lve(pv, gv, lip_idx))
+            fdd = float(metrics.fdd(pv, gv, upper_idx))
+            scores.update(head_fdd=fdd, head_fdd_abs=abs(fdd))
+            if len(samples) > 1:
+                scores["head_diversity"] = float(metrics.diversity(
+                    np.stack([rig.apply(s[:frames]) for s in samples])))
         for name, value in scores.items():
             per_clip.setdefault(name, []).append(value)
         if known:
@@ -52,8 +92,8 @@ def evaluate_model(talker, corpus, split: str = "test", steps: int | None = None
     results = {name: float(np.mean(values)) for name, values in per_clip.items()}
     if sims:
         results["identity_top1"] = float(metrics.top1_retrieval(np.stack(sims), np.array(labels)))
-    return {"split": split, "clips": len(clips), "steps": steps, "seeds": list(seeds),
-            "metrics": results}
+    return {"split": split, "speakers": speakers, "clips": len(clips), "steps": steps,
+            "seeds": list(seeds), "metrics": results}
 
 
 def _clip_scores(metrics, talker, pred, gt, lip_idx, upper_idx) -> dict[str, float]:

@@ -75,3 +75,15 @@ def test_adapter_rejects_wrong_width():
         adapter(torch.zeros(1, 10, 40), 3)
     with pytest.raises(AudioEncoderError, match="unknown adapter kind"):
         AudioAdapter(80, 100.0, 30.0, d_model=16, kind="gru")
+
+
+def test_mel_cmvn_is_level_invariant():
+    """CMVN features: zero mean, unit variance per bin, and the same for a quieter copy."""
+    wave = np.random.default_rng(3).standard_normal(16000).astype(np.float32) * 0.1
+    frontend = build_frontend(AudioEncoderConfig(kind="mel", normalize="cmvn"))
+    loud, quiet = frontend(wave), frontend(wave * 0.05)
+    np.testing.assert_allclose(loud.mean(0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(loud.std(0), 1.0, atol=0.01)
+    assert np.median(np.abs(loud - quiet)) < 0.01  # the level is gone (bar the log floor)
+    with pytest.raises(AudioEncoderError, match="normalisation"):
+        AudioEncoderConfig(kind="mel", normalize="loudest")

@@ -110,6 +110,28 @@ def test_whisper_from_local_dir(whisper_dir):
     assert np.isfinite(longer).all()
 
 
+def test_whisper_trimmed_matches_the_encoders_own_forward(whisper_dir):
+    """``trim``: the encoder run on the clip's own frames equals HF's forward on that input."""
+    import torch
+
+    frontend = build_frontend(AudioEncoderConfig(kind="whisper", source=str(whisper_dir),
+                                                 trim=True))
+    wave = _speechlike(2.0)
+    features = frontend(wave)
+    assert features.shape == (100, 16) and np.isfinite(features).all()
+    enc = frontend.model
+    mel = frontend.extractor(wave, sampling_rate=16000, return_tensors="pt").input_features[..., :200]
+    saved = enc.embed_positions, enc.config.max_source_positions
+    with torch.no_grad():  # the reference: HF's forward with only the first 100 positions
+        enc.embed_positions = torch.nn.Embedding.from_pretrained(saved[0].weight[:100])
+        enc.config.max_source_positions = 100
+        try:
+            reference = enc(mel).last_hidden_state[0].numpy()
+        finally:
+            enc.embed_positions, enc.config.max_source_positions = saved
+    np.testing.assert_allclose(features, reference, atol=1e-4)
+
+
 def _tiny_ct2_variables(encoder) -> dict[str, np.ndarray]:
     """Write a WhisperEncoder's weights the way CTranslate2's converter lays them out."""
     sd = {k: v.numpy() for k, v in encoder.state_dict().items()}

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from diffusiontalker.audio_encoders import AudioEncoderConfig, build_frontend
-from diffusiontalker.datasets import WindowSampler, load_dataset
+from diffusiontalker.datasets import WindowSampler, load_dataset, write_folder_dataset
 from diffusiontalker.datasets.windows import aligned_start_step
 from diffusiontalker.errors import DatasetError
 
@@ -115,3 +115,26 @@ def test_bad_arguments(channel_dataset):
 def test_aligned_start_step(fps, rate, step):
     # 29.97 fps: 50 / 29.97 = 5000 / 2997 has no small denominator -> every frame, rounded
     assert aligned_start_step(fps, rate) == step
+
+
+class ContentFrontend(IndexFrontend):
+    """Features that depend on the samples, not only on the length."""
+
+    def __call__(self, wave):
+        n = max(1, round(wave.shape[0] * self.rate_hz / 16000))
+        chunks = np.array_split(np.asarray(wave, np.float32), n)
+        return np.stack([[c.mean(), c.std()] for c in chunks]).astype(np.float32)
+
+
+def test_disk_cache_is_not_shared_by_reused_clip_ids(clip_maker, tmp_path):
+    """Two corpora with the same clip ids but other audio must not share cached features."""
+    cache = tmp_path / "cache"
+    features = []
+    for seed in (0, 1):
+        root = tmp_path / f"corpus{seed}"
+        write_folder_dataset(root, "channels", 30.0, clip_maker(seed=seed),
+                             channels=[f"c{i}" for i in range(5)])
+        corpus = load_dataset(root)
+        sampler = WindowSampler(corpus, ContentFrontend(), None, 30, cache_dir=cache)
+        features.append(sampler._features[0])
+    assert not np.array_equal(features[0], features[1])

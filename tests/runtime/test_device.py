@@ -120,7 +120,8 @@ def test_ort_providers_are_explicit_with_cpu_last():
     assert choose_ort_providers() == [cpu]
     assert choose_ort_providers("auto", ["CUDAExecutionProvider", cpu]) == ["CUDAExecutionProvider", cpu]
     assert choose_ort_providers("gpu", ["DmlExecutionProvider", cpu]) == ["DmlExecutionProvider", cpu]
-    assert choose_ort_providers("auto", ["CoreMLExecutionProvider", cpu]) == ["CoreMLExecutionProvider", cpu]
+    assert choose_ort_providers("auto", ["CoreMLExecutionProvider", cpu]) == [cpu]  # on request only
+    assert choose_ort_providers("coreml", ["CoreMLExecutionProvider", cpu]) == ["CoreMLExecutionProvider", cpu]
     assert choose_ort_providers("auto", ["AzureExecutionProvider", cpu]) == [cpu]
     assert choose_ort_providers("cuda", ["DmlExecutionProvider", cpu]) == [cpu]
     # the real onnxruntime here (CPU build)

@@ -18,7 +18,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from diffusiontalker.errors import CancelledError, CheckpointError, IdentityError
+from diffusiontalker.errors import (
+    CancelledError,
+    CheckpointError,
+    DiffusionTalkerError,
+    IdentityError,
+)
 from diffusiontalker.runtime.onnx_export import MANIFEST, sha256_of
 from diffusiontalker.runtime.ort_sampler import load_onnx_model
 
@@ -112,6 +117,8 @@ def test_seed_progress_and_cancel():
     assert not np.allclose(ort.generate(wave, 16000, seed=2, steps=4).data, a.data)
     with pytest.raises(CancelledError):
         ort.generate(wave, 16000, steps=4, cancel=lambda: True)
+    with pytest.raises(DiffusionTalkerError, match="steps must be at least 1, got 0"):
+        ort.generate(wave, 16000, steps=0)
 
 
 def test_bad_exports_are_clear_errors(tmp_path):

@@ -216,3 +216,29 @@ def test_the_worker_runs_a_real_checkpoint_like_the_parent():
         motion = client.generate(wave, 16000, identity="bo", steps=3, seed=4)
     assert motion.channels == expected.channels and motion.identity == {"bo": 1.0}
     np.testing.assert_allclose(motion.data, expected.data, rtol=1e-5, atol=1e-6)
+
+
+def test_load_talker_runtime_worker_is_a_talker_in_another_process():
+    pytest.importorskip("torch")
+    import sys
+
+    from diffusiontalker.api import load_model
+    from diffusiontalker.runtime.loader import load_talker
+
+    ckpt = HERE / "data" / "tiny_vertices.safetensors"
+    local = load_model(ckpt)
+    remote = load_talker(ckpt, device="cpu", runtime="worker", python=sys.executable)
+    try:
+        assert remote.runtime == "worker" and "Python" in remote.device_report
+        assert (remote.space, remote.fps, remote.num_vertices, remote.identities) == (
+            local.space, local.fps, local.num_vertices, local.identities)
+        np.testing.assert_array_equal(remote.template, local.template)
+        wave = _wave(1.2, seed=8)
+        ours, theirs = remote.match_identity(wave, 16000), local.match_identity(wave, 16000)
+        assert [n for n, _ in ours] == [n for n, _ in theirs]
+        a = remote.generate(wave, 16000, identity="match", steps=2, seed=1)
+        b = local.generate(wave, 16000, identity="match", steps=2, seed=1)
+        assert a.data.shape == b.data.shape == (36, 50, 3) and a.identity == b.identity
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-5, atol=1e-6)
+    finally:
+        remote.close()

@@ -20,6 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lip-mask", help=".npy of lip vertex indices (vertices space)")
     parser.add_argument("--upper-mask", help=".npy of upper-face vertex indices (for FDD)")
     parser.add_argument("--max-clips", type=int)
+    parser.add_argument("--head", choices=("demo",), help="channel models: also score vertex "
+                        "motion on the demo head (LVE on its lips, FDD on its upper face)")
+    parser.add_argument("--speakers", default="all", choices=("all", "known", "heldout"),
+                        help="clips of speakers in the identity library, or of held-out ones")
     parser.add_argument("--json", dest="json_out", help="write the results as JSON here")
     parser.add_argument("--device", default="cpu")
 
@@ -36,10 +40,11 @@ def run(args: argparse.Namespace) -> int:
     corpus = load_dataset(args.data)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     report = evaluate_model(talker, corpus, args.split, args.steps, seeds,
-                            indices(args.lip_mask), indices(args.upper_mask), args.max_clips)
+                            indices(args.lip_mask), indices(args.upper_mask), args.max_clips,
+                            head=args.head, speakers=args.speakers)
     report = {"checkpoint": str(args.checkpoint), "data": str(args.data), **report}
     print(f"{args.checkpoint} on {args.data} [{report['split']}, {report['clips']} clips, "
-          f"{report['steps']} steps]")
+          f"{report['steps']} steps, {report['speakers']} speakers]")
     for name, value in report["metrics"].items():
         print(f"  {name:<22} {value:.6g}")
     if args.json_out:

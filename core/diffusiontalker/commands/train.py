@@ -15,7 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default="small", choices=("tiny", "small", "base"),
                         help="model size preset")
     parser.add_argument("--audio", default="mel",
-                        help="audio frontend: mel, or KIND:SOURCE e.g. wav2vec2:facebook/wav2vec2-base-960h")
+                        help="audio frontend: mel, mel+cmvn (per-clip normalised), whisper+trim:SOURCE "
+                             "(no 30 s padding), or KIND:SOURCE e.g. "
+                             "wav2vec2:facebook/wav2vec2-base-960h")
     parser.add_argument("--prediction", default="x", choices=("x", "v"))
     parser.add_argument("--steps", type=int, default=2000, help="optimisation steps")
     parser.add_argument("--batch-size", type=int, default=16)
@@ -37,6 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def audio_config(text: str) -> dict:
     kind, _, source = text.partition(":")
+    if kind == "mel+cmvn":
+        return {"kind": "mel", "normalize": "cmvn"}
+    if kind == "whisper+trim":
+        return {"kind": "whisper", "source": source, "trim": True}
     return {"kind": kind, **({"source": source} if source else {})}
 
 

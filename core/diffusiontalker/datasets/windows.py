@@ -1,7 +1,8 @@
 """Training windows: random fixed-length (audio features, motion) crops, and whole clips.
 
 Frontend features are computed once per clip (kept in memory, optionally cached on disk as
-``cache_dir/<frontend.cache_key()>/<clip id>.npy``). A window of ``T`` motion frames starting
+``cache_dir/<frontend.cache_key()>/<clip id>-<audio digest>.npy``, so that two corpora
+that reuse clip ids never share features). A window of ``T`` motion frames starting
 at frame ``s`` pairs with ``F = round(T / fps * rate_hz)`` features starting at
 ``s * rate_hz / fps``; starts are drawn on the grid where that index is an integer, so audio
 and motion stay exactly aligned. Clips shorter than the window are padded and masked.
@@ -86,7 +87,10 @@ class WindowSampler:
         if motion.shape[1] != self.corpus.motion_dim:
             raise DatasetError(f"clip {clip.id!r}: motion frames have {motion.shape[1]} values, "
                                f"expected {self.corpus.motion_dim}")
-        path = self.cache_dir / f"{_safe_name(clip.id)}.npy" if self.cache_dir else None
+        # Keyed by the audio's content too: another corpus may reuse the same clip ids.
+        digest = hashlib.sha1(np.ascontiguousarray(wave, dtype=np.float32).tobytes()).hexdigest()
+        name = f"{_safe_name(clip.id)}-{digest[:16]}.npy"
+        path = self.cache_dir / name if self.cache_dir else None
         features = None
         if path is not None and path.is_file():
             cached = np.load(path, allow_pickle=False)

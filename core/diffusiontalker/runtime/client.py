@@ -82,6 +82,7 @@ class WorkerClient:
         self._last_load: dict[str, Any] | None = None
         self._stderr_thread: threading.Thread | None = None
         self.last_device: dict[str, Any] | None = None
+        self.template: np.ndarray | None = None
 
     # --- process ---------------------------------------------------------------------------
     @property
@@ -216,9 +217,20 @@ class WorkerClient:
         self.start()
         request = {"type": "load", "checkpoint": None if checkpoint is None else str(checkpoint),
                    "device": device, "precision": precision}
-        reply = self._request(request, timeout=timeout).header
+        reply = self._request(request, timeout=timeout)
         self._last_load = request
-        return reply
+        self.template = reply.arrays.get("template")
+        return reply.header
+
+    def match_identity(self, audio: np.ndarray, sample_rate: int,
+                       top_k: int = 3) -> list[tuple[str, float]]:
+        """The library identities closest to this voice, ``(name, cosine)``, from the worker."""
+        if self._last_load is None:
+            raise WorkerError("no model is loaded in the worker: call load() first")
+        wave = np.ascontiguousarray(np.asarray(audio, dtype=np.float32))
+        reply = self._request({"type": "match", "sample_rate": int(sample_rate),
+                               "top_k": int(top_k)}, {"audio": wave})
+        return [(str(n), float(s)) for n, s in reply.header["matches"]]
 
     def cancel(self) -> None:
         """Ask the running ``generate`` to stop (thread-safe; it raises ``CancelledError``)."""
@@ -268,3 +280,49 @@ class WorkerClient:
             return Motion(float(h["fps"]), h["space"], msg.arrays["motion"],
                           None if h.get("channels") is None else tuple(h["channels"]),
                           identity=dict(h.get("identity") or {}))
+
+
+class WorkerTalker:
+    """The ``api.Talker`` interface over a worker process (``runtime.loader.load_talker(...,
+    runtime="worker", python=...)``): the add-on uses it like an in-process model."""
+
+    runtime = "worker"
+
+    def __init__(self, client: WorkerClient, loaded: dict[str, Any]) -> None:
+        self.client, self.loaded = client, loaded
+        device = loaded.get("device") or {}
+        self.device_report = (f"worker {client.info.get('executable')} (Python "
+                              f"{client.info.get('python')}): {device.get('device')} "
+                              f"({device.get('name')}) {device.get('dtype')} - {device.get('reason')}")
+
+    identities = property(lambda self: list(self.loaded.get("identities") or []))
+    space = property(lambda self: self.loaded.get("space"))
+    fps = property(lambda self: float(self.loaded.get("fps") or 0.0))
+    channels = property(lambda self: None if self.loaded.get("channels") is None
+                        else tuple(self.loaded["channels"]))
+    num_vertices = property(lambda self: self.loaded.get("num_vertices"))
+    default_steps = property(lambda self: int(self.loaded.get("default_steps") or 8))
+    template = property(lambda self: self.client.template)
+
+    @staticmethod
+    def _wave(audio: Any, sample_rate: int | None) -> tuple[np.ndarray, int]:
+        from ..audio import SAMPLE_RATE, load_audio
+
+        return load_audio(audio, sample_rate), SAMPLE_RATE
+
+    def generate(self, audio: Any, sample_rate: int | None = None, *, identity: Any = None,
+                 steps: int | None = None, seed: int = 0, style_strength: float = 1.0,
+                 progress: Callable[[float], None] | None = None,
+                 cancel: Callable[[], bool] | None = None) -> Motion:
+        wave, rate = self._wave(audio, sample_rate)
+        return self.client.generate(wave, rate, identity=identity, steps=steps, seed=seed,
+                                    style_strength=style_strength, progress=progress,
+                                    cancel=cancel)
+
+    def match_identity(self, audio: Any, sample_rate: int | None = None,
+                       top_k: int = 3) -> list[tuple[str, float]]:
+        wave, rate = self._wave(audio, sample_rate)
+        return self.client.match_identity(wave, rate, top_k=top_k)
+
+    def close(self) -> None:
+        self.client.close()

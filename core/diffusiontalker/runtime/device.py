@@ -9,7 +9,9 @@ else float16 on GPUs with compute capability >= 7.0; never on the CPU and never 
 
 ONNX Runtime path: providers are always named explicitly (never the library's implicit
 default). The CPU is the default; ``auto`` or ``gpu`` adds the first accelerator present of
-CUDA, DirectML (Windows) and CoreML (macOS), always with the CPU provider last as fallback.
+CUDA and DirectML (Windows); CoreML (in every macOS wheel) only when asked for by name, since
+its support for dynamic shapes is partial and the CPU is fast for this model. The CPU provider
+is always last, as the fallback.
 
 Neither torch nor onnxruntime is imported at module import time.
 """
@@ -197,6 +199,7 @@ ACCELERATOR_PROVIDERS = {
     "directml": "DmlExecutionProvider",
     "coreml": "CoreMLExecutionProvider",
 }
+AUTO_ACCELERATORS = ("cuda", "directml")  # CoreML only on request
 PROVIDER_CHOICES = ("cpu", "auto", "gpu", *ACCELERATOR_PROVIDERS)
 
 
@@ -211,8 +214,8 @@ def choose_ort_providers(preference: str = "cpu",
                          available: Sequence[str] | None = None) -> list[str]:
     """The explicit provider list for an ``InferenceSession``; the CPU provider always last.
 
-    ``cpu`` (default): only the CPU. ``auto``/``gpu``: the first present of CUDA, DirectML,
-    CoreML, then the CPU. ``cuda``/``directml``/``coreml``: that one if present, then the CPU.
+    ``cpu`` (default): only the CPU. ``auto``/``gpu``: the first present of CUDA and DirectML,
+    then the CPU. ``cuda``/``directml``/``coreml``: that one if present, then the CPU.
     """
     pref = preference.strip().lower()
     if pref not in PROVIDER_CHOICES:
@@ -221,8 +224,8 @@ def choose_ort_providers(preference: str = "cpu",
     if pref == "cpu":
         return [CPU_PROVIDER]
     have = set(available_ort_providers() if available is None else available)
-    wanted = list(ACCELERATOR_PROVIDERS.values()) if pref in ("auto", "gpu") \
-        else [ACCELERATOR_PROVIDERS[pref]]
+    names = AUTO_ACCELERATORS if pref in ("auto", "gpu") else (pref,)
+    wanted = [ACCELERATOR_PROVIDERS[n] for n in names]
     for provider in wanted:
         if provider in have:
             return [provider, CPU_PROVIDER]

@@ -17,7 +17,7 @@ from ..errors import CheckpointError
 from .device import DeviceError, choose_device, run_with_cpu_fallback
 from .onnx_export import MANIFEST
 
-RUNTIMES = ("auto", "torch", "onnx")
+RUNTIMES = ("auto", "torch", "onnx", "worker")
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_CHECKPOINT = WEIGHTS_DIR / "default.safetensors"
 # device names of the torch chain -> ONNX Runtime provider preferences
@@ -49,17 +49,29 @@ def is_onnx_dir(path: str | Path | None) -> bool:
 
 
 def load_talker(checkpoint: str | Path | None = None, device: str = "auto",
-                runtime: str = "auto", precision: str = "float32") -> Any:
+                runtime: str = "auto", precision: str = "float32",
+                python: str | Path | None = None) -> Any:
     """Load a model for generation on the best runtime available.
 
-    ``runtime``: ``torch``, ``onnx``, or ``auto`` (an ONNX folder -> onnx; else torch when it
-    imports, else the checkpoint's ONNX export). ``device`` follows ``runtime.device``:
+    ``runtime``: ``torch``, ``onnx``, ``worker`` (a worker process running ``python``, e.g. a
+    CUDA torch environment; see ``runtime.client``) or ``auto`` (an ONNX folder -> onnx; else
+    torch when it imports, else the checkpoint's ONNX export). ``device`` follows ``runtime.device``:
     ``auto``, ``cuda``, ``mps``, ``cpu`` (for onnx also ``directml``, ``coreml``, ``gpu``).
     The chosen runtime and device are in the talker's ``runtime`` and ``device_report``.
     """
     if runtime not in RUNTIMES:
         raise DeviceError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
     pref = str(device).strip().lower()
+    if runtime == "worker":
+        from .client import WorkerClient, WorkerTalker
+
+        client = WorkerClient(python)
+        try:
+            loaded = client.load(None if checkpoint is None else str(checkpoint), pref, precision)
+        except BaseException:
+            client.close()
+            raise
+        return WorkerTalker(client, loaded)
     if runtime == "auto":
         runtime = "onnx" if is_onnx_dir(checkpoint) or not torch_available() else "torch"
     if runtime == "onnx":

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..audio import SAMPLE_RATE, load_audio
-from ..errors import CheckpointError, IdentityError
+from ..errors import CheckpointError, DiffusionTalkerError, IdentityError
 from ..features import log_mel
 from ..motion import Motion
 from ..samplers import sample_ddim
@@ -256,9 +256,9 @@ class OrtTalker:
                  noise_fn: Callable[[int, int, int, int], np.ndarray] | None = None) -> Motion:
         """Speech -> facial motion, as ``api.Talker.generate``. ``noise_fn(seed, start, stop,
         width)`` replaces the starting noise (tests compare runtimes on the same noise)."""
-        steps = int(steps or self.default_steps)
+        steps = self.default_steps if steps is None else int(steps)
         if steps < 1:
-            raise ValueError(f"steps must be at least 1, got {steps}")
+            raise DiffusionTalkerError(f"the number of sampling steps must be at least 1, got {steps}")
         wave = load_audio(audio, sample_rate)
         tokens = self.audio_tokens(wave)
         num_frames = tokens.shape[1]

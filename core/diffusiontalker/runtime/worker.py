@@ -4,11 +4,12 @@ Started by :class:`diffusiontalker.runtime.client.WorkerClient` (or by hand as
 ``diffusiontalker worker``), it reads requests on stdin and writes replies on stdout:
 
 - ``hello {protocol}`` -> ``hello {protocol, version, python, executable, platform, pid}``
-- ``load {checkpoint, device, precision}`` -> ``loaded {device: {...}, identities, space, fps,
-  channels, num_vertices, default_steps}``
+- ``load {checkpoint, device, precision}`` -> ``loaded {device: {...}, runtime, identities, space,
+  fps, channels, num_vertices, default_steps} (+ template for vertex models)``
 - ``generate {sample_rate, identity, steps, seed, style_strength} + audio`` ->
   ``progress {fraction}``* then ``result {fps, space, channels, identity, device} + motion``,
   or ``cancelled``, or ``error {kind, message}``
+- ``match {sample_rate, top_k} + audio`` -> ``matched {matches: [[name, cosine], ...]}``
 - ``cancel {id}``: stops the running generation at its next step (no reply of its own)
 - ``shutdown`` -> ``bye``, then the process exits (it also exits when stdin closes)
 
@@ -125,12 +126,27 @@ class WorkerServer:
             lambda c: loader(checkpoint, c.device), choice)
         self.checkpoint = checkpoint
         t = self.talker
+        template = getattr(t, "template", None)
         self.send({"type": "loaded", "id": msg.id, "device": self.choice.to_dict(),
+                   "runtime": getattr(t, "runtime", None),
                    "identities": list(getattr(t, "identities", [])),
                    "space": getattr(t, "space", None), "fps": getattr(t, "fps", None),
                    "channels": _list_or_none(getattr(t, "channels", None)),
                    "num_vertices": getattr(t, "num_vertices", None),
-                   "default_steps": getattr(t, "default_steps", None)})
+                   "default_steps": getattr(t, "default_steps", None)},
+                  None if template is None else {"template": template})
+        return False
+
+    def _on_match(self, msg: Message) -> bool:
+        self._busy()
+        if self.talker is None:
+            raise DiffusionTalkerError("no model is loaded in the worker: send 'load' first")
+        if "audio" not in msg.arrays:
+            raise ProtocolError("'match' needs an 'audio' array")
+        found = self.talker.match_identity(msg.arrays["audio"], msg.header.get("sample_rate"),
+                                           top_k=int(msg.header.get("top_k", 3)))
+        self.send({"type": "matched", "id": msg.id,
+                   "matches": [[str(name), float(score)] for name, score in found]})
         return False
 
     def _on_generate(self, msg: Message) -> bool:

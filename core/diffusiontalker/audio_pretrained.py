@@ -55,7 +55,9 @@ class _TorchFrontend(Frontend):
     device: torch.device
 
     def source_fingerprint(self) -> str:
-        return _fingerprint(str(self.config.source))
+        from .whisper_encoder_file import resolve_source
+
+        return _fingerprint(resolve_source(str(self.config.source)))
 
     def _freeze(self) -> None:
         self.model.eval().requires_grad_(False).to(self.device)
@@ -123,12 +125,21 @@ class WhisperFrontend(_TorchFrontend):
     def __init__(self, config: AudioEncoderConfig, device: str | torch.device = "cpu") -> None:
         from transformers import WhisperFeatureExtractor, WhisperModel
 
+        from .whisper_encoder_file import (
+            is_whisper_encoder_file,
+            load_whisper_encoder,
+            resolve_source,
+        )
+
         self.config, self.device, self.rate_hz = config, torch.device(device), PRETRAINED_RATE_HZ
-        source = str(config.source)
+        source = resolve_source(str(config.source))
         local = Path(source).expanduser()
-        is_ct2 = local.is_file() or (local.is_dir() and _is_ct2_dir(local))
+        own_file = is_whisper_encoder_file(local)
+        is_ct2 = not own_file and (local.is_file() or (local.is_dir() and _is_ct2_dir(local)))
         try:
-            if is_ct2:
+            if own_file:
+                self.model = load_whisper_encoder(local)
+            elif is_ct2:
                 from .whisper_ct2 import load_whisper_encoder_ct2
 
                 self.model = load_whisper_encoder_ct2(local)
@@ -140,6 +151,8 @@ class WhisperFrontend(_TorchFrontend):
             raise _load_error("whisper", source, error) from error
         num_mels = int(self.model.config.num_mel_bins)
         try:
+            if own_file or is_ct2:
+                raise OSError("no feature-extractor config beside a weights file")
             self.extractor = WhisperFeatureExtractor.from_pretrained(source)
         except Exception:  # noqa: BLE001 - ct2 dirs and bare model dirs: Whisper's defaults
             self.extractor = WhisperFeatureExtractor(feature_size=num_mels)

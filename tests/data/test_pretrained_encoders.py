@@ -270,3 +270,26 @@ def test_task_head_checkpoints_load_as_encoders(tmp_path):
     with torch.no_grad():
         expected = asr.model.encoder(mel).last_hidden_state[0].numpy()
     np.testing.assert_allclose(whisper(wave), expected[:30], atol=1e-5)
+
+
+def test_whisper_encoder_file_round_trip(whisper_dir, tmp_path):
+    """The shipped-encoder format: float16 safetensors + config; same features as the source."""
+    from diffusiontalker.whisper_encoder_file import (
+        PACKAGE_WEIGHTS,
+        resolve_source,
+        save_whisper_encoder,
+    )
+
+    original = build_frontend(AudioEncoderConfig(kind="whisper", source=str(whisper_dir),
+                                                 trim=True))
+    path = save_whisper_encoder(original.model, tmp_path / "enc.safetensors", "MIT", "test")
+    shipped = build_frontend(AudioEncoderConfig(kind="whisper", source=str(path), trim=True))
+    wave = _speechlike(1.5)
+    np.testing.assert_allclose(shipped(wave), original(wave), atol=2e-2)  # float16 weights
+    assert shipped.cache_key() != original.cache_key()
+    assert resolve_source("package:enc.safetensors") == str(PACKAGE_WEIGHTS / "enc.safetensors")
+    assert resolve_source("openai/whisper-tiny.en") == "openai/whisper-tiny.en"
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(AudioEncoderError, match="could not load the whisper encoder"):
+        build_frontend(AudioEncoderConfig(kind="whisper", source=str(bad)))

@@ -298,3 +298,15 @@ def test_a_whisper_frontend_is_exported_in_float16_and_matches_torch(whisper_exp
     np.testing.assert_allclose(b.data, a.data, rtol=RTOL, atol=ATOL)
     assert np.abs(a.data).max() > 10 * ATOL
     assert [n for n, _ in ort.match_identity(wave, 16000)] == [n for n, _ in ref.match_identity(wave, 16000)]
+
+
+def test_auto_runs_the_onnx_export_when_the_torch_checkpoint_is_left_out(tmp_path):
+    """The light build ships ``NAME.onnx/`` without ``NAME.safetensors``: even where torch
+    imports, ``auto`` must then pick ONNX Runtime instead of failing on the missing file."""
+    import shutil
+
+    from diffusiontalker.runtime.loader import load_talker
+
+    shutil.copytree(DATA / "tiny_channels.onnx", tmp_path / "model.onnx")
+    talker = load_talker(tmp_path / "model.safetensors", device="auto")
+    assert talker.runtime == "onnx"

@@ -194,3 +194,8 @@ def test_cancel_and_bad_steps(channel_ckpt):
     assert len(seen) == 2
     with pytest.raises(DiffusionTalkerError, match="at least 1, got 0"):
         talker.generate(_speechy(1.0), 16000, steps=0)
+
+
+def test_load_model_keyword_contract(channel_ckpt):
+    talker = api.load_model(checkpoint=channel_ckpt, device="cpu")
+    assert talker.space == "channels" and talker.default_steps == 4

@@ -26,17 +26,20 @@ def new_key_action(key: bpy.types.Key, name: str, first_frame: int):
     """Create our action for ``key`` and hook it up; returns ``(action, channelbag)``."""
     action = bpy.data.actions.new(name)
     action[MARKER] = True
-    slot = action.slots.new(id_type="KEY", name=key.name)
-    bag = channelbag_for(action, slot)
+    slotted = hasattr(action, "slots")  # Blender 4.4+; 4.2/4.3 keep F-curves on the action
+    slot = action.slots.new(id_type="KEY", name=key.name) if slotted else None
+    bag = channelbag_for(action, slot) if slotted else action
     anim = key.animation_data or key.animation_data_create()
     if anim.action is None:
         anim.action = action
-        anim.action_slot = slot
+        if slotted:
+            anim.action_slot = slot
     else:
         track = anim.nla_tracks.new()
         track.name = NLA_TRACK
         strip = track.strips.new(name, int(first_frame), action)
-        strip.action_slot = slot
+        if slotted:
+            strip.action_slot = slot
         strip.extrapolation = "NOTHING"
     return action, bag
 

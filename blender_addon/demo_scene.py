@@ -46,17 +46,17 @@ def build_demo_scene(audio_path: str, fps: int = 30):
 
 
 def add_camera_and_light(scene, head) -> None:
-    """A camera framing the face from the front (-Y) and a sun from above-front."""
+    """An orthographic camera framing the head from the front (-Y), and a sun."""
     corners = np.array([head.matrix_world @ Vector(c) for c in head.bound_box])
-    centre = (corners.min(0) + corners.max(0)) / 2
-    size = float((corners.max(0) - corners.min(0)).max())
+    lo, hi = corners.min(0), corners.max(0)
+    centre = (lo + hi) / 2
     cam_data = bpy.data.cameras.new("DT Camera")
-    cam_data.lens = 85
+    cam_data.type = "ORTHO"
+    cam_data.ortho_scale = 1.1 * float(max(hi[0] - lo[0], hi[2] - lo[2]))
     cam = bpy.data.objects.new("DT Camera", cam_data)
     scene.collection.objects.link(cam)
-    cam.location = (centre[0], centre[1] - 2.8 * size, centre[2] + 0.05 * size)
-    direction = Vector(centre) - cam.location
-    cam.rotation_euler = direction.to_track_quat("-Z", "Y").to_euler()
+    cam.location = (centre[0], lo[1] - 1.0, centre[2])
+    cam.rotation_euler = (np.pi / 2, 0.0, 0.0)  # looking along +Y at the face
     scene.camera = cam
     sun = bpy.data.objects.new("DT Light", bpy.data.lights.new("DT Light", "SUN"))
     sun.rotation_euler = (0.9, 0.0, 0.3)
@@ -64,9 +64,17 @@ def add_camera_and_light(scene, head) -> None:
 
 
 def setup_workbench(scene, size: int = 480) -> None:
+    """Workbench with studio light, material colours and cavity (the docs' look)."""
     scene.render.engine = "BLENDER_WORKBENCH"
-    scene.display.shading.light = "STUDIO"
-    scene.display.shading.color_type = "MATERIAL"
+    shading = scene.display.shading
+    shading.light = "STUDIO"
+    shading.color_type = "MATERIAL"
+    shading.show_cavity = True
+    shading.cavity_type = "WORLD"
+    if scene.world is None:
+        scene.world = bpy.data.worlds.new("DT World")
+    scene.world.color = (0.78, 0.80, 0.83)
+    scene.view_settings.view_transform = "Standard"
     scene.render.resolution_x = scene.render.resolution_y = size
     scene.render.resolution_percentage = 100
 

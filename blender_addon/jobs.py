@@ -120,6 +120,16 @@ def on_finished(listener: Callable[[Job], None]) -> None:
 
 
 def timer_tick() -> float | None:
-    """``bpy.app.timers`` callback: drain, and keep ticking while a job runs."""
+    """``bpy.app.timers`` callback: drain, redraw the UI, keep ticking while a job runs."""
     drain()
+    _redraw()
     return 0.1 if _current is not None else None
+
+
+def _redraw() -> None:
+    import bpy
+
+    wm = getattr(bpy.context, "window_manager", None)
+    for window in wm.windows if wm else ():
+        for area in window.screen.areas:
+            area.tag_redraw()

@@ -1,7 +1,8 @@
 """The loaded model, shared by the panel and jobs (loaded lazily, off the main thread).
 
-``diffusiontalker.api`` (and so torch) is imported only when a model is first needed, so
-registering the add-on stays instant. Scripts and tests can hand in a ready Talker with
+The model is loaded only when first needed (so registering the add-on stays instant), by
+``diffusiontalker.runtime.loader.load_talker``: torch where it imports, else ONNX Runtime on
+the checkpoint's exported ``.onnx`` folder (the light install). Scripts and tests can hand in a ready Talker with
 :func:`use_talker`.
 """
 
@@ -33,11 +34,10 @@ def get_talker(checkpoint: str = "", device: str = "AUTO"):
         key = (checkpoint or "", device)
         if _talker is not None and _loaded_key == key:
             return _talker
-        from diffusiontalker.api import load_model
+        from diffusiontalker.runtime.loader import load_talker
 
-        resolved, described = resolve_device(device)
-        talker = load_model(checkpoint or None, device=resolved)
-        _talker, _loaded_key, found_device = talker, key, described
+        talker = load_talker(checkpoint or None, device=device.lower())
+        _talker, _loaded_key, found_device = talker, key, talker.device_report
         return talker
 
 

@@ -79,6 +79,14 @@ def test_compact_basis_reconstructs_low_rank_motion():
     assert capped.bases.shape[0] == 2
 
 
+def test_compact_basis_long_clip_on_tiny_mesh():
+    rng = np.random.default_rng(3)
+    offsets = offsets_from_channels(rng.normal(size=(200, 2)), rng.normal(size=(2, 4, 3)))
+    bake = compact_basis(offsets)  # 200 frames > 12 coordinates: the other branch
+    assert bake.bases.shape[0] == 2
+    np.testing.assert_allclose(bake.reconstruct(), offsets, atol=1e-4)
+
+
 def test_compact_basis_of_rest_is_rest():
     bake = compact_basis(np.zeros((5, 7, 3), np.float32))
     assert np.all(bake.reconstruct() == 0)

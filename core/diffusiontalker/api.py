@@ -16,7 +16,7 @@ import torch
 
 from . import checkpoint
 from .audio import SAMPLE_RATE, load_audio
-from .errors import CheckpointError
+from .errors import CheckpointError, DiffusionTalkerError
 from .identity import MATCH, IdentityChoice
 from .model import Conditioning, DiffusionTalker
 from .motion import Motion
@@ -141,9 +141,9 @@ class Talker:
                  cancel: Callable[[], bool] | None = None) -> Motion:
         """Speech -> facial motion. ``identity``: None (neutral), a name, ``{name: weight}``
         (a convex blend) or ``"match"`` (the best library match for this voice)."""
-        steps = int(steps or self.default_steps)
+        steps = self.default_steps if steps is None else int(steps)
         if steps < 1:
-            raise ValueError(f"steps must be at least 1, got {steps}")
+            raise DiffusionTalkerError(f"the number of sampling steps must be at least 1, got {steps}")
         wave = load_audio(audio, sample_rate)
         tokens = self.audio_tokens(wave)
         num_frames = tokens.shape[1]

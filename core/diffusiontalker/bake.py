@@ -1,6 +1,6 @@
 """Bake per-frame vertex offsets into forms Blender plays well (bpy-free maths).
 
-* :func:`compact_basis`: a truncated SVD (PCA without centring, so zero motion stays at rest)
+* :func:`compact_basis`: a truncated SVD (via the frames' Gram matrix; PCA without centring, so zero motion stays at rest)
   turns ``(T, V, 3)`` offsets into a few basis shapes ``(K, V, 3)`` and one weight curve each
   ``(T, K)``; weights are scaled to ``[-1, 1]`` so they fit shape-key slider ranges.
 * :func:`write_pc2` / :func:`read_pc2`: the PC2 point cache read by Blender's Mesh Cache
@@ -45,15 +45,21 @@ def compact_basis(offsets: np.ndarray, max_shapes: int = 64, energy: float = 0.9
         raise ValueError(f"offsets must be (T, V, 3), got {offsets.shape}")
     t, v, _ = offsets.shape
     flat = offsets.reshape(t, v * 3).astype(np.float64)
-    u, s, vt = np.linalg.svd(flat, full_matrices=False)
-    power = s**2
+    # The eigenvectors of the small T x T Gram matrix are the left singular vectors of the
+    # offsets: much cheaper than a full SVD when frames are fewer than coordinates.
+    if t <= 3 * v:
+        power, u = np.linalg.eigh(flat @ flat.T)
+        power, u = np.clip(power[::-1], 0.0, None), u[:, ::-1]
+    else:  # more frames than coordinates (a long clip on a tiny mesh)
+        u, sv, _ = np.linalg.svd(flat, full_matrices=False)
+        power = sv**2
     total = float(power.sum())
-    if total <= 0.0:
+    if total <= 1e-30:
         return BasisBake(np.zeros((1, v, 3), np.float32), np.zeros((t, 1), np.float32))
     k = int(np.searchsorted(np.cumsum(power) / total, energy) + 1)
-    k = max(1, min(k, max_shapes, len(s)))
-    weights = u[:, :k] * s[:k]
-    bases = vt[:k]
+    k = max(1, min(k, max_shapes, int(np.count_nonzero(power > total * 1e-14))))
+    weights = flat @ (flat.T @ u[:, :k]) / np.sqrt(power[:k])  # U_k S_k, projected again
+    bases = (u[:, :k].T @ flat) / np.sqrt(power[:k])[:, None]  # V_k^T
     scale = np.abs(weights).max(axis=0)
     scale[scale == 0] = 1.0
     weights = weights / scale

@@ -182,3 +182,15 @@ def test_template_of_the_wrong_size():
     with pytest.raises(TopologyError, match=r"template has shape \(7, 3\), the model needs \(20, 3\)"):
         new_model(MotionSpec("vertices", 30.0, num_vertices=20), ["a"], preset="tiny",
                   template=np.zeros((7, 3), np.float32))
+
+
+def test_cancel_and_bad_steps(channel_ckpt):
+    from diffusiontalker.errors import CancelledError, DiffusionTalkerError
+
+    talker = api.load_model(channel_ckpt)
+    seen = []
+    with pytest.raises(CancelledError, match="cancelled"):
+        talker.generate(_speechy(1.0), 16000, progress=seen.append, cancel=lambda: len(seen) >= 2)
+    assert len(seen) == 2
+    with pytest.raises(DiffusionTalkerError, match="at least 1, got 0"):
+        talker.generate(_speechy(1.0), 16000, steps=0)

@@ -37,15 +37,17 @@ def test_round_schedule():
         round_schedule(500, 8)
 
 
-@pytest.mark.parametrize("space", ["channels", "vertices"])
-def test_train_distill_generate(space, tmp_path):
+@pytest.mark.parametrize("space,prediction", [("channels", "x"), ("vertices", "v")])
+def test_train_distill_generate(space, prediction, tmp_path):
     data = write_toy_dataset(tmp_path / "data", space)
-    teacher_path = train(_train_cfg(data, tmp_path / "teacher.safetensors"), show_progress=False)
+    teacher_path = train(_train_cfg(data, tmp_path / "teacher.safetensors", prediction=prediction),
+                         show_progress=False)
     log = _records(tmp_path / "teacher.train.jsonl")
     assert any("diffusion" in r and "identity" in r for r in log)
     assert any("val_x_mse" in r and "val_identity_top1" in r for r in log)
     teacher = api.load_model(teacher_path)
     assert teacher.default_steps == 8 and teacher.identities == ["ada", "bo", "cy"]
+    assert teacher.config.denoiser.prediction == prediction
 
     student_path = distill(DistillConfig(teacher=str(teacher_path), out=str(tmp_path / "s.safetensors"),
                                          data=str(data), to_steps=2, steps_per_round=6, batch_size=4,

@@ -6,10 +6,13 @@ Run with a Python that has torch and onnx (the export-only environment), from th
 
 The files are produced by this script and `export_onnx`, never edited by hand;
 test_onnx.py checks that each export's recorded SHA-256 matches its checkpoint.
+``--student DIR`` instead writes a tiny model whose audio frontend is a (random) compact
+student encoder, and its export, into DIR (test_onnx.py does that in a temporary folder).
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from diffusiontalker import checkpoint
@@ -23,7 +26,34 @@ MODELS = {
 }
 
 
+def make_student_model(folder: Path) -> Path:
+    """A tiny channels model on a random compact student audio encoder, saved and exported."""
+    import torch
+
+    from diffusiontalker.audio_distill import CompactAudioEncoder, StudentConfig
+    from diffusiontalker.audio_encoders import AudioEncoderConfig
+    from diffusiontalker.channels import CHANNELS
+    from diffusiontalker.factory import new_model
+    from diffusiontalker.model import MotionSpec
+
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(3)
+    encoder = CompactAudioEncoder(StudentConfig(n_mels=16, out_dim=24, out_rate_hz=50.0, hidden=32))
+    torch.nn.init.normal_(encoder.head.weight, std=0.5)
+    encoder_path = encoder.save(folder / "student_encoder.safetensors")
+    model = new_model(MotionSpec("channels", 25.0, channels=list(CHANNELS)), ["ada", "bo"],
+                      AudioEncoderConfig(kind="student", source=str(encoder_path)), "tiny")
+    torch.nn.init.normal_(model.denoiser.out.weight, std=0.3)
+    model.config.diffusion.default_steps = 4
+    path = checkpoint.save_model(model.eval(), folder / "student_frontend.safetensors")
+    export_onnx(path, folder / "student_frontend.onnx")
+    return path
+
+
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--student":
+        print(make_student_model(Path(sys.argv[2])))
+        return
     DATA.mkdir(exist_ok=True)
     for name, kwargs in MODELS.items():
         path = checkpoint.save_model(random_model(**kwargs), DATA / f"{name}.safetensors")

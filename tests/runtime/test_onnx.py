@@ -212,3 +212,27 @@ def test_bench_compares_runtimes_in_fresh_processes(capsys):
         assert r["median_s"] > 0 and r["first_call_s"] > 0 and r["load_s"] > 0
         assert r["peak_rss_mb"] >= r["rss_before_load_mb"] > 0
     assert rows["torch"]["torch_imported"] and not rows["onnx"]["torch_imported"]
+
+
+def test_a_student_audio_encoder_is_exported_and_matches_torch(tmp_path, repo_root):
+    python = _export_python()
+    if python is None:
+        pytest.skip("exporting needs the 'onnx' package: not importable here and no "
+                    "$DT_EXPORT_PYTHON or /work/venv-export")
+    pytest.importorskip("torch")
+    done = subprocess.run([python, str(Path(__file__).with_name("make_onnx_fixtures.py")),
+                           "--student", str(tmp_path)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(repo_root / "core")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    from diffusiontalker.api import load_model
+
+    ort = load_onnx_model(tmp_path / "student_frontend.onnx")
+    assert ort.frontend["kind"] == "student" and "frontend" in ort.sessions
+    ref = load_model(tmp_path / "student_frontend.safetensors")
+    _same_noise(ref, ort)
+    wave = _wave(2.3, seed=6)
+    np.testing.assert_allclose(ort.features(wave), ref.frontend(wave), rtol=RTOL, atol=ATOL)
+    a = ref.generate(wave, 16000, identity="bo", steps=3, seed=2)
+    b = ort.generate(wave, 16000, identity="bo", steps=3, seed=2)
+    np.testing.assert_allclose(b.data, a.data, rtol=RTOL, atol=ATOL)
+    assert np.abs(a.data).max() > 10 * ATOL

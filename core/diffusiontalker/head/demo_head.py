@@ -133,7 +133,7 @@ def build_demo_head(resolution: float = 1.0) -> HeadMesh:
     for depth, scale, lift in ((0.004, 0.97, 0.0025), (0.010, 0.88, 0.006),
                                (0.017, 0.72, 0.008), (0.024, 0.5, 0.006)):
         ring = mid + (ring0 - mid) * [scale, 1.0, 1.0]
-        ring[:, 1] += depth + 0.006 * ((ring0[:, 0] - mid[0]) / (ring0[:, 0].ptp() / 2)) ** 2
+        ring[:, 1] += depth + 0.006 * ((ring0[:, 0] - mid[0]) / (np.ptp(ring0[:, 0]) / 2)) ** 2
         ring[:, 2] = mid[2] + np.where(upper_half, lift, -lift) + (ring0[:, 2] - mid[2]) * 0.5
         idx = list(range(n, n + len(loop)))
         new_pts.append(ring)

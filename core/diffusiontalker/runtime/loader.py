@@ -27,11 +27,11 @@ _ORT_DEVICE = {"auto": "auto", "cpu": "cpu", "cuda": "cuda", "mps": "coreml",
 
 def torch_available() -> bool:
     """Whether torch can be imported here (without importing it when it is absent)."""
-    if importlib.util.find_spec("torch") is None:
-        return False
     try:
+        if importlib.util.find_spec("torch") is None:
+            return False
         import torch  # noqa: F401
-    except Exception:  # noqa: BLE001 - a broken torch install counts as absent
+    except Exception:  # noqa: BLE001 - a broken or blocked torch counts as absent
         return False
     return True
 

@@ -9,6 +9,10 @@ dynamic:
   ``DiffusionTalker.denoise`` (x̂ whatever the parameterisation);
 - ``style.onnx``: ``tokens (B, T, d) -> similarities (B, K)``, cosine of the style encoder's
   embedding to each library row (identity ``"match"``);
+- ``frontend.onnx`` (only for the compact *student* audio encoder of DiffusionTalker 2025,
+  frontend kind ``"student"``): ``mel (B, F, n_mels), num_out (1,) int64 -> features``; the
+  log-mel frontend needs no graph (numpy ``features.log_mel``), and pretrained frontends
+  (wav2vec2, HuBERT, Whisper) are not exported: distill a student encoder for them;
 - ``arrays.npz``: the identity rows and neutral row, the motion normaliser's mean / scale /
   basis and the template (read with ``allow_pickle=False``);
 - ``onnx_model.json``: the model config, the file list, the source checkpoint's SHA-256 and
@@ -36,6 +40,7 @@ MANIFEST = "onnx_model.json"
 OPSET = 17
 FILES = {"adapter": "adapter.onnx", "denoiser": "denoiser.onnx", "style": "style.onnx",
          "arrays": "arrays.npz"}
+FRONTEND_FILE = "frontend.onnx"
 
 
 class ExportError(DiffusionTalkerError):
@@ -95,6 +100,34 @@ def _wrappers(model: Any) -> dict[str, Any]:
     return {"adapter": Adapter().eval(), "denoiser": Denoise().eval(), "style": Style().eval()}
 
 
+def _frontend(model: Any) -> tuple[dict[str, Any], Any]:
+    """The manifest's ``frontend`` entry, and the student encoder module to export (or None)."""
+    audio = model.config.audio
+    if audio.kind == "mel":
+        return {"kind": "mel", "n_mels": int(audio.n_mels), "rate_hz": 100.0}, None
+    if audio.kind != "student":
+        raise ExportError(
+            f"the ONNX Runtime path cannot run the pretrained {audio.kind!r} frontend; distill "
+            "a compact student audio encoder (frontend kind 'student') or use the log-mel one")
+    from torch import nn
+
+    from ..audio_encoders import build_frontend
+
+    frontend = build_frontend(audio)
+
+    class Student(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = frontend.model
+
+        def forward(self, mel, num_out):
+            return self.encoder(mel, num_out[0])
+
+    entry = {"kind": "student", "file": FRONTEND_FILE, "n_mels": int(frontend.model.config.n_mels),
+             "rate_hz": float(frontend.rate_hz), "dim": int(frontend.dim)}
+    return entry, Student().eval()
+
+
 def _example_inputs(model: Any, frames: int, seed: int) -> dict[str, tuple]:
     import torch
 
@@ -120,6 +153,8 @@ SIGNATURES = {
                   "x": {0: "batch", 1: "frames"}}),
     "style": (["tokens"], ["similarities"],
               {"tokens": {0: "batch", 1: "frames"}, "similarities": {0: "batch"}}),
+    "frontend": (["mel", "num_out"], ["features"],
+                 {"mel": {0: "batch", 1: "mel_frames"}, "features": {0: "batch", 1: "features"}}),
 }
 
 
@@ -142,21 +177,33 @@ def export_onnx(checkpoint: str | Path, out_dir: str | Path, tolerance: float = 
     out.mkdir(parents=True, exist_ok=True)
     graphs = _wrappers(model)
     traced_with, checked_with = _example_inputs(model, 40, 0), _example_inputs(model, 67, 1)
+    frontend, student = _frontend(model)
+    files = dict(FILES)
+    if student is not None:
+        graphs["frontend"], files["frontend"] = student, FRONTEND_FILE
+        for inputs, frames in ((traced_with, 40), (checked_with, 67)):
+            gen = torch.Generator().manual_seed(frames)
+            mel = torch.randn(1, round(frames * 100.0 / model.config.motion.fps), frontend["n_mels"],
+                              generator=gen)
+            count = max(1, round(frames * frontend["rate_hz"] / model.config.motion.fps))
+            inputs["frontend"] = (mel, torch.tensor([count], dtype=torch.int64))
     differences = {}
     with torch.no_grad():
         for name, module in graphs.items():
             inputs, outputs, axes = SIGNATURES[name]
-            torch.onnx.export(module, traced_with[name], str(out / FILES[name]), dynamo=False,
+            torch.onnx.export(module, traced_with[name], str(out / files[name]), dynamo=False,
                               input_names=inputs, output_names=outputs, dynamic_axes=axes,
                               opset_version=OPSET)
-            differences[name] = _check(out / FILES[name], module, inputs, checked_with[name])
+            _float32_trigonometry(out / files[name])
+            differences[name] = _check(out / files[name], module, inputs, checked_with[name])
     bad = {k: v for k, v in differences.items() if not v <= tolerance}
     if bad:
         raise ExportError(f"the exported graphs disagree with torch beyond {tolerance}: {bad}")
-    _save_arrays(model, out / FILES["arrays"])
+    _save_arrays(model, out / files["arrays"])
     manifest = {
         "format": ONNX_FORMAT, "format_version": ONNX_FORMAT_VERSION,
-        "model_config": model.config.to_dict(), "files": FILES, "opset": OPSET,
+        "model_config": model.config.to_dict(), "files": files, "frontend": frontend,
+        "opset": OPSET,
         "source": {"checkpoint": checkpoint.name, "sha256": sha256_of(checkpoint)},
         "exporter": f"torch {torch.__version__} (TorchScript-based torch.onnx.export)",
         "max_abs_difference": differences,
@@ -164,6 +211,39 @@ def export_onnx(checkpoint: str | Path, out_dir: str | Path, tolerance: float = 
     path = out / MANIFEST
     path.write_text(json.dumps(manifest, indent=1) + "\n")
     return path
+
+
+def _float32_trigonometry(path: Path) -> None:
+    """Compute float64 ``Cos``/``Sin`` (the schedule's log-SNR) in float32 in the graph.
+
+    onnxruntime releases before 1.31 (including the one the light build bundles) have no
+    float64 kernels for these two ops. Each such node becomes Cast -> op -> Cast; the
+    export's torch comparison measures the (tiny) effect.
+    """
+    import onnx
+    from onnx import TensorProto, helper
+
+    model = onnx.load(str(path))
+    inferred = onnx.shape_inference.infer_shapes(model).graph
+    doubles = {v.name for v in (*inferred.value_info, *inferred.input, *inferred.output)
+               if v.type.tensor_type.elem_type == TensorProto.DOUBLE}
+    nodes, changed = [], False
+    for node in model.graph.node:
+        if node.op_type not in ("Cos", "Sin") or node.input[0] not in doubles:
+            nodes.append(node)
+            continue
+        changed = True
+        x32, y32 = f"{node.output[0]}__input_float32", f"{node.output[0]}__float32"
+        nodes += [helper.make_node("Cast", [node.input[0]], [x32], name=f"{node.name}/to_float32",
+                                   to=TensorProto.FLOAT),
+                  helper.make_node(node.op_type, [x32], [y32], name=f"{node.name}/float32"),
+                  helper.make_node("Cast", [y32], [node.output[0]], name=f"{node.name}/to_float64",
+                                   to=TensorProto.DOUBLE)]
+    if changed:
+        del model.graph.node[:]
+        model.graph.node.extend(nodes)
+        onnx.checker.check_model(model)
+        onnx.save(model, str(path))
 
 
 def _check(path: Path, module: Any, names: list[str], inputs: tuple) -> float:

@@ -34,6 +34,14 @@ MATCH = "match"  # the identity choice "match this voice" (identity.MATCH)
 MEL_RATE_HZ = 100.0  # log-mel frames per second (hop 160 at 16 kHz, audio_encoders.MelFrontend)
 
 
+def _fit_length(features: np.ndarray, length: int) -> np.ndarray:
+    """Cut ``(F, C)`` to ``length`` rows or pad by repeating the last (``audio_encoders.fit_length``)."""
+    if features.shape[0] < length:
+        pad = np.repeat(features[-1:], length - features.shape[0], axis=0)
+        features = np.concatenate([features, pad])
+    return np.ascontiguousarray(features[:length], dtype=np.float32)
+
+
 def load_onnx_model(directory: str | Path, device: str = "cpu",
                     threads: int | None = None) -> OrtTalker:
     """Load an exported model (a folder written by ``diffusiontalker export-onnx``).
@@ -70,13 +78,16 @@ class OrtTalker:
         self.directory = directory
         self.manifest = manifest
         self.config: dict[str, Any] = manifest["model_config"]
-        audio = self.config["audio"]
-        if audio.get("kind") != "mel":
-            raise CheckpointError(
-                f"the ONNX Runtime path supports the log-mel audio frontend only; this model "
-                f"uses {audio.get('kind')!r} (run it with torch or in a worker process)")
-        sessions = {name: create_ort_session(str(directory / FILES[name]), device, threads)
-                    for name in ("adapter", "denoiser", "style")}
+        self.frontend = manifest.get("frontend") or {
+            "kind": "mel", "n_mels": int(self.config["audio"]["n_mels"]), "rate_hz": MEL_RATE_HZ}
+        files = dict(manifest.get("files") or FILES)
+        names = ["adapter", "denoiser", "style"]
+        if self.frontend["kind"] == "student":
+            names.append("frontend")
+        elif self.frontend["kind"] != "mel":
+            raise CheckpointError(f"unknown audio frontend {self.frontend['kind']!r} in {directory}")
+        sessions = {name: create_ort_session(str(directory / files[name]), device, threads)
+                    for name in names}
         self.sessions = {name: s for name, (s, _) in sessions.items()}
         self.providers = sessions["denoiser"][1]
         with np.load(directory / FILES["arrays"], allow_pickle=False) as arrays:
@@ -119,13 +130,16 @@ class OrtTalker:
         return max(1, int(round(wave.shape[0] / SAMPLE_RATE * self.fps)))
 
     def features(self, wave: np.ndarray) -> np.ndarray:
-        """Log-mel features ``(F, n_mels)``, exactly ``max(1, round(N * 100 / 16000))`` rows
-        (the log-mel frontend of ``audio_encoders``: cut, or padded with the last row)."""
-        mel = log_mel(np.asarray(wave, np.float32).reshape(-1), n_mels=int(self.config["audio"]["n_mels"]))
-        length = max(1, int(round(wave.shape[0] * MEL_RATE_HZ / SAMPLE_RATE)))
-        if mel.shape[0] < length:
-            mel = np.concatenate([mel, np.repeat(mel[-1:], length - mel.shape[0], axis=0)])
-        return np.ascontiguousarray(mel[:length], dtype=np.float32)
+        """Frontend features ``(F, C)`` with exactly ``max(1, round(N * rate / 16000))`` rows, as
+        ``audio_encoders``' log-mel and student frontends compute them."""
+        wave = np.asarray(wave, np.float32).reshape(-1)
+        mel = log_mel(wave, n_mels=int(self.frontend["n_mels"]))
+        count = max(1, int(round(wave.shape[0] * float(self.frontend["rate_hz"]) / SAMPLE_RATE)))
+        if self.frontend["kind"] == "student":
+            mel = self.sessions["frontend"].run(None, {
+                "mel": np.ascontiguousarray(mel[None], np.float32),
+                "num_out": np.array([count], np.int64)})[0][0]
+        return _fit_length(mel, count)
 
     def audio_tokens(self, wave: np.ndarray) -> np.ndarray:
         """Audio tokens ``(1, T, d)`` for a 16 kHz wave at the motion frame rate."""

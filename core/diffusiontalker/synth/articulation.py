@@ -106,7 +106,7 @@ def closure_weight(segments: list[tuple[Segment, float, float]], times: np.ndarr
 
 def loudness_envelope(audio: np.ndarray, sample_rate: int, num_frames: int,
                       fps: float = 30.0, window: float = 0.05,
-                      floor_db: float = -45.0) -> np.ndarray:
+                      floor_db: float = -28.0) -> np.ndarray:
     """Per-frame loudness in [0, 1]: RMS over ``window`` seconds centred on each frame, in dB
     relative to the loudest frame, mapped from ``floor_db``..0 to 0..1."""
     half = int(window * sample_rate / 2)

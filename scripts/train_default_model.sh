@@ -23,6 +23,6 @@ $DT distill "$WORK/student8.safetensors" -o "$WORK/student4.safetensors" --data 
     --from-steps 8 --to 4 --steps-per-round 500 --cache-dir "$WORK/cache" --seed 0
 $DT distill "$WORK/student4.safetensors" -o "$WORK/student2.safetensors" --data "$WORK/corpus" \
     --from-steps 4 --to 2 --steps-per-round 500 --cache-dir "$WORK/cache" --seed 0
-./dev.sh python scripts/ship_default_model.py "$WORK/student8.safetensors" --ct2 "$CT2"
+./dev.sh python scripts/ship_default_model.py "$WORK/student8.safetensors" --data "$WORK/corpus" --ct2 "$CT2"
 ./dev.sh python -m diffusiontalker export-onnx core/diffusiontalker/weights/default.safetensors \
     -o core/diffusiontalker/weights/default.onnx

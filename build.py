@@ -11,21 +11,28 @@ inside every Blender). numpy is never bundled: Blender ships its own and one sha
 site-packages serves all extensions. ``--extra-wheels DIR`` adds every wheel in DIR (e.g. a
 runtime such as onnxruntime for each platform and Python).
 
-The default build is *light* (``--no-light`` turns it off): it adds the onnxruntime wheels for
-Python 3.11 (Blender 4.2-5.0) and 3.13 (Blender 5.1+) of each platform, plus the pure-Python
-packages onnxruntime requires that Blender does not ship (numpy it does, and is never
-bundled), and builds one zip per platform, each at most 50 MB. No torch: the add-on runs the
-model's ONNX export with onnxruntime (docs/runtime.md lists heavier variants).
+The default build is *light* (``--no-light`` turns it off): one zip per platform and Blender
+range, each at most 50 MB: Blender 4.2-5.0 (Python 3.11) and Blender 5.1+ (Python 3.13), via
+the manifest's ``blender_version_min``/``blender_version_max``. Each holds that Python's
+onnxruntime wheel for the platform, the pure-Python packages onnxruntime requires that Blender
+does not ship (numpy it does, and is never bundled), and a *light* core wheel: the shipped
+models' ONNX exports (``weights/*.onnx/``) without the torch-only files beside them
+(``weights/*.safetensors``: checkpoints and the Whisper encoder, which the export contains).
+No torch: the add-on runs the ONNX export with onnxruntime (docs/runtime.md lists heavier
+variants). Both Pythons' onnxruntime next to the default model's Whisper encoder would not fit
+in 50 MB (linux: 2 x 18.2 MB + 15 MB).
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -38,6 +45,10 @@ ORT_VERSION = "1.26.0"
 LIGHT_PLATFORMS = {"linux-x64": "manylinux_2_28_x86_64", "windows-x64": "win_amd64",
                    "macos-arm64": "macosx_14_0_arm64"}
 LIGHT_PYTHONS = ("3.11", "3.13")  # Blender 4.2-5.0 and Blender 5.1+
+# Python -> (blender_version_min, blender_version_max: the first version NOT supported, or None)
+BLENDER_RANGES = {"3.11": ("4.2.0", "5.1.0"), "3.13": ("5.1.0", None)}
+# torch-only package data left out of the light core wheel: the ONNX exports replace them
+LIGHT_CORE_DROPS = ("diffusiontalker/weights/*.safetensors",)
 # onnxruntime's requirements (besides numpy) that Blender does not ship; all pure Python.
 ORT_REQUIREMENTS = ("flatbuffers==25.12.19", "packaging==26.3", "protobuf==7.36.2")
 MAX_ZIP_BYTES = 50 * 1000 * 1000
@@ -48,7 +59,8 @@ def _pip_download(cache: Path, args: list[str]) -> None:
                     "--no-deps", "-d", str(cache), *args], check=True)
 
 
-def light_wheels(cache: Path, platforms: list[str]) -> list[Path]:
+def light_wheels(cache: Path, platforms: list[str],
+                 pythons: tuple[str, ...] = LIGHT_PYTHONS) -> list[Path]:
     """onnxruntime for each platform x Python, and its pure-Python requirements, downloaded
     into ``cache`` once (unmodified wheels from PyPI)."""
     cache.mkdir(parents=True, exist_ok=True)
@@ -57,7 +69,7 @@ def light_wheels(cache: Path, platforms: list[str]) -> list[Path]:
         if platform not in LIGHT_PLATFORMS:
             sys.exit(f"unknown platform {platform!r}; choose from {', '.join(LIGHT_PLATFORMS)}")
         tag = LIGHT_PLATFORMS[platform]
-        for python in LIGHT_PYTHONS:
+        for python in pythons:
             cp = "cp" + python.replace(".", "")
             pattern = f"onnxruntime-{ORT_VERSION}-{cp}-{cp}-*{tag.split('_')[0]}*.whl"
             if not list(cache.glob(pattern)):
@@ -108,7 +120,30 @@ def build_core_wheel(out_dir: Path) -> Path:
         return Path(shutil.copy2(wheel, out_dir / wheel.name))
 
 
-def stage(stage_dir: Path, wheels: list[Path], platforms: list[str] | None = None) -> None:
+def light_core_wheel(wheel: Path, drops: tuple[str, ...] = LIGHT_CORE_DROPS) -> list[str]:
+    """Rewrite the core wheel in place without the files matching ``drops`` (and their RECORD
+    lines); returns the dropped names. The other files and their hashes are unchanged."""
+    with zipfile.ZipFile(wheel) as src:
+        items = [(info, src.read(info)) for info in src.infolist()]
+    dropped = [i.filename for i, _ in items if any(fnmatch.fnmatch(i.filename, d) for d in drops)]
+    if not dropped:
+        return []
+    tmp = wheel.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
+        for info, data in items:
+            if info.filename in dropped:
+                continue
+            if info.filename.endswith(".dist-info/RECORD"):
+                lines = data.decode().splitlines(keepends=True)
+                data = "".join(line for line in lines
+                               if line.split(",", 1)[0] not in dropped).encode()
+            out.writestr(info, data)
+    tmp.replace(wheel)
+    return dropped
+
+
+def stage(stage_dir: Path, wheels: list[Path], platforms: list[str] | None = None,
+          blender_range: tuple[str, str | None] | None = None) -> None:
     """Lay out the extension's source folder: manifest, add-on package, wheels/."""
     for bad in wheels:
         if bad.name.split("-")[0].lower() in FORBIDDEN:
@@ -130,6 +165,13 @@ def stage(stage_dir: Path, wheels: list[Path], platforms: list[str] | None = Non
         if n == 0:
             manifest = re.sub(r"(?m)^(wheels\s*=.*)$", lambda m: f"{m.group(1)}\nplatforms = [{listed}]",
                               manifest, count=1)
+    if blender_range:  # one zip per Blender range (Python version of its bundled wheels)
+        manifest = re.sub(r"(?m)^blender_version_(min|max)\s*=.*\n", "", manifest)
+        lines = [f'blender_version_min = "{blender_range[0]}"']
+        if blender_range[1]:
+            lines.append(f'blender_version_max = "{blender_range[1]}"')
+        manifest, n = re.subn(r"(?m)^(wheels\s*=.*)$",
+                              lambda m: "\n".join([*lines, m.group(1)]), manifest, count=1)
     (stage_dir / "blender_manifest.toml").write_text(manifest)
 
 
@@ -138,41 +180,69 @@ def build(output_dir: Path, extra_wheels: Path | None = None, split_platforms: b
           wheel_cache: Path | None = None) -> list[Path]:
     """Build the zip(s) into ``output_dir``; returns their paths.
 
-    ``light``: add onnxruntime for ``platforms`` (default: all of ``LIGHT_PLATFORMS``) and
-    split per platform; each zip must stay within 50 MB.
+    ``light``: a light core wheel plus onnxruntime for ``platforms`` (default: all of
+    ``LIGHT_PLATFORMS``), one zip per platform and Blender range (``BLENDER_RANGES``), named
+    ``...-<platform>-blender<min>-<max>.zip``; each zip must stay within 50 MB.
     """
     if light:
         platforms = list(platforms or LIGHT_PLATFORMS)
         split_platforms = True
     tool = blender_ext_tool()
     output_dir.mkdir(parents=True, exist_ok=True)
+    made: list[Path] = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         wheel_dir = tmp / "wheels-in"
         wheel_dir.mkdir()
         wheels = [build_core_wheel(wheel_dir)]
+        if light:
+            light_core_wheel(wheels[0])
         if extra_wheels is not None:
             wheels += sorted(Path(extra_wheels).glob("*.whl"))
-        if light:
-            wheels += light_wheels(wheel_cache or ROOT / "build" / "wheels-cache", platforms)
-        src = tmp / "diffusiontalker"
-        stage(src, wheels, platforms if light else None)
-        subprocess.run([sys.executable, str(tool), "validate", str(src)], check=True)
-        if validate_only:
-            return []
-        before = set(output_dir.glob("*.zip"))
-        cmd = [sys.executable, str(tool), "build", "--source-dir", str(src),
-               "--output-dir", str(output_dir)]
-        if split_platforms:
-            cmd.append("--split-platforms")
-        subprocess.run(cmd, check=True)
-    made = sorted(set(output_dir.glob("*.zip")) - before) or sorted(output_dir.glob("diffusiontalker-*.zip"))
+        for python in LIGHT_PYTHONS if light else (None,):
+            variant = list(wheels)
+            if python is not None:
+                variant += light_wheels(wheel_cache or ROOT / "build" / "wheels-cache", platforms,
+                                        (python,))
+            src = tmp / f"stage-{python}" / "diffusiontalker"
+            src.mkdir(parents=True)
+            stage(src, variant, platforms if light else None,
+                  BLENDER_RANGES[python] if python else None)
+            subprocess.run([sys.executable, str(tool), "validate", str(src)], check=True)
+            if validate_only:
+                continue
+            out = tmp / f"out-{python}" if python else output_dir
+            out.mkdir(exist_ok=True)
+            before = set(out.glob("*.zip"))
+            cmd = [sys.executable, str(tool), "build", "--source-dir", str(src),
+                   "--output-dir", str(out)]
+            if split_platforms:
+                cmd.append("--split-platforms")
+            subprocess.run(cmd, check=True)
+            zips = sorted(set(out.glob("*.zip")) - before) or sorted(out.glob("diffusiontalker-*.zip"))
+            if python is None:
+                made += zips
+                continue
+            low, high = BLENDER_RANGES[python]
+            label = f"blender{low.rsplit('.0', 1)[0]}-{_last_supported(high)}"
+            for z in zips:
+                made.append(Path(shutil.move(z, output_dir / f"{z.stem}-{label}.zip")))
+    if validate_only:
+        return []
     if light:
         too_big = [f"{z.name} ({z.stat().st_size / 1e6:.1f} MB)" for z in made
                    if z.stat().st_size > MAX_ZIP_BYTES]
         if too_big:
             sys.exit(f"light zips must stay within {MAX_ZIP_BYTES / 1e6:.0f} MB: {', '.join(too_big)}")
     return made
+
+
+def _last_supported(blender_version_max: str | None) -> str:
+    """``"5.1.0"`` (the first version not supported) -> ``"5.0"``; None -> ``"latest"``."""
+    if blender_version_max is None:
+        return "latest"
+    major, minor = (int(x) for x in blender_version_max.split(".")[:2])
+    return f"{major}.{minor - 1}" if minor else f"{major - 1}.x"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -172,19 +172,7 @@ class WhisperFrontend(_TorchFrontend):
         return _pick_layer(states, self.config.layer, "whisper")[0].float().cpu().numpy()
 
     def _trimmed_hidden_states(self, mel: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Whisper's encoder on ``mel`` as it is (no padding to 30 s): convolutions, the first
-        positions' embeddings, the layers; the last state gets the final layer norm."""
-        enc = self.model
-        x = torch.nn.functional.gelu(enc.conv1(mel))
-        x = torch.nn.functional.gelu(enc.conv2(x)).permute(0, 2, 1)
-        x = x + enc.embed_positions.weight[: x.shape[1]]
-        states = [x]
-        for layer in enc.layers:
-            out = layer(x, None)
-            x = out[0] if isinstance(out, tuple) else out
-            states.append(x)
-        states[-1] = enc.layer_norm(x)
-        return tuple(states)
+        return trimmed_hidden_states(self.model, mel)
 
     def __call__(self, wave: np.ndarray) -> np.ndarray:
         wave = np.asarray(wave, dtype=np.float32).reshape(-1)
@@ -194,6 +182,22 @@ class WhisperFrontend(_TorchFrontend):
             features = self._encode_window(piece)
             pieces.append(features[: self.num_features(piece.shape[0])])
         return fit_length(np.concatenate(pieces), self.num_features(wave.shape[0]))
+
+
+def trimmed_hidden_states(encoder: torch.nn.Module, mel: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Whisper's encoder (a ``transformers`` ``WhisperEncoder``) on ``mel (B, n_mels, 2n)`` as
+    it is (no padding to 30 s): convolutions, the first ``n`` positions' embeddings, the
+    layers; the last state gets the final layer norm. The ONNX export traces this function."""
+    x = torch.nn.functional.gelu(encoder.conv1(mel))
+    x = torch.nn.functional.gelu(encoder.conv2(x)).permute(0, 2, 1)
+    x = x + encoder.embed_positions.weight[: x.shape[1]]
+    states = [x]
+    for layer in encoder.layers:
+        out = layer(x, None)
+        x = out[0] if isinstance(out, tuple) else out
+        states.append(x)
+    states[-1] = encoder.layer_norm(x)
+    return tuple(states)
 
 
 def _is_ct2_dir(path: Path) -> bool:

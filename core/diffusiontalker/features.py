@@ -66,16 +66,17 @@ def _padded_hann(win: int, n_fft: int) -> np.ndarray:
 
 
 def mel_power(wave: np.ndarray, sample_rate: int = 16000, n_mels: int = 80, hop: int = 160,
-              win: int = 400, n_fft: int = 512) -> np.ndarray:
+              win: int = 400, n_fft: int = 512, pad_mode: str = "constant") -> np.ndarray:
     """``(F, n_mels)`` mel power spectrogram, ``F = 1 + len(wave) // hop``.
 
-    Frames are centred: frame ``j`` is centred on sample ``j * hop`` (the signal is zero
-    padded by ``n_fft // 2`` on both sides), so frame ``j`` describes time ``j * hop / rate``.
+    Frames are centred: frame ``j`` is centred on sample ``j * hop`` (the signal is padded by
+    ``n_fft // 2`` on both sides, with zeros or, ``pad_mode="reflect"``, its mirror image), so
+    frame ``j`` describes time ``j * hop / rate``.
     """
     wave = np.asarray(wave, dtype=np.float64).reshape(-1)
     if win > n_fft:
         raise ValueError(f"window {win} is longer than the FFT size {n_fft}")
-    padded = np.pad(wave, n_fft // 2)
+    padded = np.pad(wave, n_fft // 2, mode=pad_mode)
     num_frames = 1 + (padded.shape[0] - n_fft) // hop
     window = _padded_hann(win, n_fft)
     bank = mel_filterbank(sample_rate, n_fft, n_mels)
@@ -99,3 +100,26 @@ def log_mel(wave16k: np.ndarray, n_mels: int = 80, hop: int = 160, win: int = 40
     """
     return np.log(mel_power(wave16k, sample_rate, n_mels, hop, win, n_fft) + LOG_FLOOR).astype(
         np.float32)
+
+
+WHISPER_WINDOW_SAMPLES = 30 * 16000  # Whisper's encoder input: 30 s at 16 kHz, 3000 frames
+WHISPER_LOG_FLOOR = 1e-10
+
+
+def whisper_log_mel(wave16k: np.ndarray, n_mels: int = 80) -> np.ndarray:
+    """``(3000, n_mels)`` float32 log-mel input of Whisper's encoder for one 30 s window.
+
+    Whisper's recipe (Radford et al. 2022, arXiv 2212.04356, section 2.2; as
+    ``transformers.WhisperFeatureExtractor`` computes it): the clip is cut or zero-padded to
+    30 s, framed with a 400-sample periodic Hann window every 160 samples (centred frames,
+    reflect padding at the ends, the last frame dropped), power spectrum through a Slaney mel
+    filterbank up to 8 kHz, ``log10(max(power, 1e-10))`` clamped from below at the window's
+    maximum minus 8, then ``(x + 4) / 4``. The maximum is taken over the whole padded 30 s
+    window, as the torch frontend sees it (trim mode slices the result afterwards).
+    """
+    wave = np.asarray(wave16k, dtype=np.float32).reshape(-1)[:WHISPER_WINDOW_SAMPLES]
+    wave = np.pad(wave, (0, WHISPER_WINDOW_SAMPLES - wave.shape[0]))
+    power = mel_power(wave, 16000, n_mels, hop=160, win=400, n_fft=400, pad_mode="reflect")[:-1]
+    log_spec = np.log10(np.maximum(power, WHISPER_LOG_FLOOR))
+    log_spec = np.maximum(log_spec, log_spec.max() - 8.0)
+    return ((log_spec + 4.0) / 4.0).astype(np.float32)

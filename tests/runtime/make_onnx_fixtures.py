@@ -7,7 +7,8 @@ Run with a Python that has torch and onnx (the export-only environment), from th
 The files are produced by this script and `export_onnx`, never edited by hand;
 test_onnx.py checks that each export's recorded SHA-256 matches its checkpoint.
 ``--student DIR`` instead writes a tiny model whose audio frontend is a (random) compact
-student encoder, and its export, into DIR (test_onnx.py does that in a temporary folder).
+student encoder, and its export, into DIR (test_onnx.py does that in a temporary folder);
+``--whisper DIR`` (``--whisper-untrimmed DIR``) the same with a random tiny Whisper encoder.
 """
 
 from __future__ import annotations
@@ -50,9 +51,42 @@ def make_student_model(folder: Path) -> Path:
     return path
 
 
+def make_whisper_model(folder: Path, trim: bool = True) -> Path:
+    """A tiny channels model on a random tiny Whisper encoder (stored in float16 like the
+    shipped one, ``whisper_encoder_file``), trim mode, last layer; saved and exported."""
+    import torch
+    from transformers import WhisperConfig
+    from transformers.models.whisper.modeling_whisper import WhisperEncoder
+
+    from diffusiontalker.audio_encoders import AudioEncoderConfig
+    from diffusiontalker.channels import CHANNELS
+    from diffusiontalker.factory import new_model
+    from diffusiontalker.model import MotionSpec
+    from diffusiontalker.whisper_encoder_file import save_whisper_encoder
+
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(4)
+    encoder = WhisperEncoder(WhisperConfig(
+        d_model=16, encoder_layers=2, encoder_attention_heads=2, encoder_ffn_dim=32,
+        num_mel_bins=80, max_source_positions=1500)).eval()
+    encoder_path = save_whisper_encoder(encoder, folder / "whisper_encoder.safetensors",
+                                        "test only", "random tiny encoder")
+    model = new_model(MotionSpec("channels", 25.0, channels=list(CHANNELS)), ["ada", "bo"],
+                      AudioEncoderConfig(kind="whisper", source=str(encoder_path), trim=trim,
+                                         layer=-1), "tiny")
+    torch.nn.init.normal_(model.denoiser.out.weight, std=0.3)
+    model.config.diffusion.default_steps = 4
+    path = checkpoint.save_model(model.eval(), folder / "whisper_frontend.safetensors")
+    export_onnx(path, folder / "whisper_frontend.onnx")
+    return path
+
+
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--student":
         print(make_student_model(Path(sys.argv[2])))
+        return
+    if len(sys.argv) == 3 and sys.argv[1] in ("--whisper", "--whisper-untrimmed"):
+        print(make_whisper_model(Path(sys.argv[2]), trim=sys.argv[1] == "--whisper"))
         return
     DATA.mkdir(exist_ok=True)
     for name, kwargs in MODELS.items():

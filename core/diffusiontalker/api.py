@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import checkpoint
+from . import checkpoint as checkpoint_io
 from .audio import SAMPLE_RATE, load_audio
 from .errors import CheckpointError, DiffusionTalkerError
 from .identity import MATCH, IdentityChoice
@@ -25,15 +25,15 @@ from .samplers import sample_ddim
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "default.safetensors"
 
 
-def load_model(checkpoint_path: str | Path | None = None, device: str = "cpu") -> Talker:
+def load_model(checkpoint: str | Path | None = None, device: str = "cpu") -> Talker:
     """Load a checkpoint (``None``: the shipped default model) as a ready ``Talker``."""
-    if checkpoint_path is None:
+    if checkpoint is None:
         if not DEFAULT_CHECKPOINT.is_file():
             raise CheckpointError(
                 f"no default model is installed yet (expected {DEFAULT_CHECKPOINT}); "
                 "pass a checkpoint path, or train one with `diffusiontalker train`")
-        checkpoint_path = DEFAULT_CHECKPOINT
-    return Talker(checkpoint.load_model(checkpoint_path, device), device)
+        checkpoint = DEFAULT_CHECKPOINT
+    return Talker(checkpoint_io.load_model(checkpoint, device), device)
 
 
 class Talker:

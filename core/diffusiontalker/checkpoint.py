@@ -39,10 +39,14 @@ def read_header(path: str | Path, expect_format: str = FORMAT) -> tuple[dict, di
         raise CheckpointError(f"checkpoint is not a file: {path}")
     size = path.stat().st_size
     with path.open("rb") as f:
-        head = f.read(8)
-        if len(head) < 8:
+        head = f.read(9)
+        if len(head) < 9:
             raise CheckpointError(f"checkpoint {path} is empty or truncated ({size} bytes)")
-        if head[0] == _PICKLE_PROTOCOL_OPCODE or head[:2] == b"PK":
+        # safetensors: an 8-byte header length, then the JSON header's "{". The length's first
+        # byte may well be 0x80, so a pickle is only what does not look like that.
+        looks_safetensors = head[8:9] == b"{"
+        head = head[:8]
+        if not looks_safetensors and (head[0] == _PICKLE_PROTOCOL_OPCODE or head[:2] == b"PK"):
             raise CheckpointError(
                 f"{path} is a pickle/torch.save file, not safetensors; pickles are never "
                 "loaded (they can run code). Convert it to safetensors with the tool that made it.")
@@ -52,6 +56,7 @@ def read_header(path: str | Path, expect_format: str = FORMAT) -> tuple[dict, di
                 f"checkpoint {path} is not a safetensors file or is truncated "
                 f"(header of {header_len} bytes in a {size}-byte file)")
         try:
+            f.seek(8)
             header = json.loads(f.read(header_len).decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise CheckpointError(f"checkpoint {path} is not a safetensors file (unreadable header)") from None

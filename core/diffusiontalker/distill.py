@@ -132,8 +132,11 @@ def distill(cfg: DistillConfig, resume: bool = False, show_progress: bool = True
     from_steps = cfg.from_steps or int(original.config.diffusion.teacher_steps)
     rounds = round_schedule(from_steps, cfg.to_steps)
     frontend = build_frontend(original.config.audio, cfg.device)
-    _, sampler, val_sampler = open_corpus(cfg.data, frontend, cfg.window_seconds, cfg.seed,
-                                          cfg.cache_dir)
+    corpus, sampler, val_sampler = open_corpus(cfg.data, frontend, cfg.window_seconds, cfg.seed,
+                                               cfg.cache_dir)
+    # Batches index the speakers that have training clips; a teacher whose library has more
+    # rows (never-trained ones) is aligned to them, and one that lacks a speaker is refused.
+    original.identity.keep(corpus.speakers)
     eval_sampler = val_sampler or sampler
     teacher = original
     start_round, start_step, meta, tensors = 0, 0, {}, {}

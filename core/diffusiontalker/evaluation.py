@@ -55,7 +55,8 @@ def evaluate_model(talker, corpus, split: str = "test", steps: int | None = None
     if speakers != "all":
         keep = speakers == "known"
         clips = [c for c in clips if (c.speaker in talker.identities) == keep]
-    clips = clips[: max_clips or None]
+    if max_clips and len(clips) > max_clips:  # spread over the split, not its first speakers
+        clips = [clips[i] for i in np.linspace(0, len(clips) - 1, max_clips).round().astype(int)]
     rig = None
     if head == "demo" and talker.space == "channels":
         rig, lip_idx, upper_idx = demo_head_regions(talker.channels)

@@ -71,6 +71,17 @@ class IdentityLibrary(nn.Module):
         self.embeddings = nn.Parameter(torch.randn(len(cfg.names), cfg.dim))
         self.style = StyleEncoder(cfg.audio_dim, cfg.hidden, cfg.dim)
 
+    def keep(self, names: list[str]) -> None:
+        """Keep only these rows (in this order): drop identities that were never trained."""
+        unknown = sorted(set(names) - set(self.names))
+        if unknown or not names:
+            raise IdentityError(f"cannot keep {unknown or 'no'} identities; the library has "
+                                f"{', '.join(self.names)}")
+        index = torch.tensor([self.names.index(n) for n in names])
+        self.embeddings = nn.Parameter(self.embeddings.detach()[index].clone())
+        self.names = list(names)
+        self.config.names = list(names)
+
     def neutral(self) -> Tensor:
         """The neutral identity: the mean of the library rows."""
         return self.embeddings.mean(0)

@@ -25,8 +25,12 @@ def open_corpus(root: str | Path, frontend, window_seconds: float, seed: int,
     if not train_clips:
         raise DatasetError(f"dataset {root} has no clips in the 'train' split")
     window = max(2, int(round(window_seconds * corpus.fps)))
+    # The identity library holds the speakers that have training clips, nobody else: a
+    # held-out speaker must not get a row that nothing ever trained.
+    trained = {c.speaker for c in train_clips}
+    corpus.speakers = [s for s in corpus.speakers if s in trained]
     train = WindowSampler(corpus, frontend, train_clips, window, seed=seed, cache_dir=cache_dir)
-    val_clips = [c for c in corpus.split("val") if c.speaker in corpus.speakers]
+    val_clips = [c for c in corpus.split("val") if c.speaker in trained]
     val = (WindowSampler(corpus, frontend, val_clips, window, seed=seed + 1, cache_dir=cache_dir)
            if val_clips else None)
     return corpus, train, val

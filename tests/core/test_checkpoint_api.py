@@ -194,3 +194,22 @@ def test_cancel_and_bad_steps(channel_ckpt):
     assert len(seen) == 2
     with pytest.raises(DiffusionTalkerError, match="at least 1, got 0"):
         talker.generate(_speechy(1.0), 16000, steps=0)
+
+
+def test_load_model_keyword_contract(channel_ckpt):
+    talker = api.load_model(checkpoint=channel_ckpt, device="cpu")
+    assert talker.space == "channels" and talker.default_steps == 4
+
+
+def test_a_header_length_starting_with_the_pickle_opcode_is_still_safetensors(tmp_path):
+    """A safetensors header of length 0x..80 starts with byte 0x80, like a pickle: it loads."""
+    model = random_model("channels")
+    path = tmp_path / "odd.safetensors"
+    for pad in range(300):  # find a provenance size whose header length's low byte is 0x80
+        model.config.provenance = {"pad": "x" * pad}
+        save_model(model, path)
+        if path.read_bytes()[0] == 0x80:
+            break
+    assert struct.unpack("<Q", path.read_bytes()[:8])[0] & 0xFF == 0x80
+    read_header(path)
+    assert api.load_model(path).model.config.provenance["pad"] == "x" * pad

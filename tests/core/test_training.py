@@ -106,3 +106,34 @@ def test_distillation_resumes_exactly(tmp_path):
     assert b.config.diffusion.distilled_from == [8, 4]
     for name, value in a.state_dict().items():
         assert torch.allclose(value, b.state_dict()[name], atol=1e-6), name
+
+
+def test_held_out_speakers_get_no_library_row(tmp_path):
+    """A speaker with only test clips is not in the trained identity library; distilling a
+    teacher whose library has such a never-trained row drops the row."""
+    import json
+
+    from diffusiontalker.checkpoint import load_model, save_model
+    from diffusiontalker.distill import DistillConfig, distill
+
+    data = write_toy_dataset(tmp_path / "data", "channels", clips_per_speaker=1, seconds=1.0)
+    meta = json.loads((data / "dataset.json").read_text())
+    held = meta["speakers"][-1]
+    for clip in meta["clips"]:
+        if clip["speaker"] == held:
+            clip["split"] = "test"
+    (data / "dataset.json").write_text(json.dumps(meta))
+    teacher_path = train(_train_cfg(data, tmp_path / "t.safetensors", steps=2))
+    teacher = load_model(teacher_path)
+    assert teacher.identity.names == meta["speakers"][:-1]
+    # An older teacher with an extra, untrained row: distillation aligns it to the data.
+    teacher.identity.embeddings.data = torch.cat([teacher.identity.embeddings.data,
+                                                  torch.zeros(1, teacher.identity.embeddings.shape[1])])
+    teacher.identity.names.append(held)
+    teacher.identity.config.names = list(teacher.identity.names)
+    old = save_model(teacher, tmp_path / "old.safetensors")
+    student = load_model(distill(DistillConfig(teacher=str(old), out=str(tmp_path / "s.safetensors"),
+                                               data=str(data), to_steps=2, from_steps=4,
+                                               steps_per_round=1, batch_size=2)))
+    assert student.identity.names == meta["speakers"][:-1]
+    assert student.identity.embeddings.shape[0] == len(meta["speakers"]) - 1

@@ -145,9 +145,14 @@ def _frontend(model: Any) -> tuple[dict[str, Any], Any]:
 
     from ..audio_encoders import build_frontend
 
-    frontend = build_frontend(audio)
     if audio.kind == "whisper":
-        return _whisper_frontend(frontend)
+        try:
+            import transformers  # noqa: F401
+        except ImportError:
+            raise ExportError("exporting a Whisper frontend needs the 'transformers' package in "
+                              "the export environment (pip install transformers)") from None
+        return _whisper_frontend(build_frontend(audio))
+    frontend = build_frontend(audio)
 
     class Student(nn.Module):
         def __init__(self) -> None:

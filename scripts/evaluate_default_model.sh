@@ -14,7 +14,7 @@ DT="./dev.sh python -m diffusiontalker"
 run() {  # name checkpoint steps
   for spk in known heldout; do
     $DT evaluate "$2" --data "$WORK/corpus" --split test --speakers $spk --head demo \
-        --steps "$3" --max-clips 42 --seeds 0,1 --json "$OUT/$1_$spk.json" > "$OUT/$1_$spk.log"
+        --steps "$3" --max-clips 42 --seeds 0,1 --json "$OUT/$1_$spk.json" $([ $spk = known ] && echo --identity-control) > "$OUT/$1_$spk.log"
   done
   $DT check-speech --checkpoint "$2" --steps "$3" --json "$OUT/$1_speech.json" "${REAL[@]}" \
       > "$OUT/$1_speech.log" || true

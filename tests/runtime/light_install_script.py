@@ -3,6 +3,8 @@ throw-away Blender user folder and Generate with a model's ONNX export, torch un
 
     BLENDER_USER_RESOURCES=TMP python light_install_script.py ZIP WORK_DIR CHECKPOINT
 
+CHECKPOINT "" means the model the zip ships (``weights/default.onnx``).
+
 `torch` cannot be imported (an import hook refuses it), and onnxruntime and its requirements
 may only come from the wheels the zip bundles. Prints one line: ``RESULT {json}``.
 """
@@ -86,6 +88,8 @@ out.update({
     "onnxruntime": onnxruntime.__version__,
     "bundled_dir": str(BUNDLED),
     "torch_loaded": sys.modules.get("torch") is not None,
+    "frontend": (getattr(talker, "frontend", None) or {}).get("kind"),
+    "model_dir": str(getattr(talker, "directory", "")),
     "basis_keys": sum(b.name.startswith("DT basis") for b in head.data.shape_keys.key_blocks),
     "animated": bool(head.data.shape_keys.animation_data and head.data.shape_keys.animation_data.action),
 })

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 CHECKPOINT = HERE / "data" / "tiny_channels.safetensors"  # its ONNX export sits beside it
 PY313 = Path(os.environ.get("DT_PY313_VENV", "/work/venv313")) / "bin" / "python"
+DEFAULT_EXPORT = ROOT / "core" / "diffusiontalker" / "weights" / "default.onnx"
 
 
 def _name(requirement: str) -> str:
@@ -119,11 +120,12 @@ def test_light_core_wheel_drops_torch_weights_and_keeps_onnx_exports(tmp_path):
     assert build.light_core_wheel(wheel) == []  # nothing left to drop
 
 
-def _install_and_generate(python: str, zip_path: Path, tmp_path: Path) -> dict:
+def _install_and_generate(python: str, zip_path: Path, tmp_path: Path,
+                          checkpoint: str = str(CHECKPOINT)) -> dict:
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "user"))
     env.pop("PYTHONPATH", None)
     proc = subprocess.run([python, str(HERE / "light_install_script.py"), str(zip_path),
-                           str(tmp_path / "work"), str(CHECKPOINT)],
+                           str(tmp_path / "work"), checkpoint],
                           env=env, capture_output=True, text=True, timeout=300)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -153,3 +155,19 @@ def test_light_zip_generates_without_torch_in_bpy_52_python_313(light_zips, tmp_
     out = _install_and_generate(str(PY313), light_zips["cp313"], tmp_path)
     _check(out, tmp_path)
     assert out["python"].startswith("3.13") and out["bpy"].startswith("5.2")
+
+
+def test_the_shipped_default_model_generates_without_torch(light_zips, tmp_path):
+    """The zip's own default model (``weights/default.onnx``, e.g. a Whisper frontend) runs in
+    bpy 5.0 (Python 3.11) and, where available, bpy 5.2 (Python 3.13) with torch blocked."""
+    manifest = DEFAULT_EXPORT / "onnx_model.json"
+    if not manifest.is_file():
+        pytest.skip(f"no shipped default model export at {DEFAULT_EXPORT} yet")
+    kind = json.loads(manifest.read_text())["frontend"]["kind"]
+    runs = [(sys.executable, "cp311")] + ([(str(PY313), "cp313")] if PY313.is_file() else [])
+    for python, tag in runs:
+        folder = tmp_path / tag
+        out = _install_and_generate(python, light_zips[tag], folder, checkpoint="")
+        _check(out, folder)
+        assert out["frontend"] == kind
+        assert out["model_dir"].startswith(str(folder / "user"))  # the zip's copy

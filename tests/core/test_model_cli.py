@@ -123,3 +123,34 @@ def test_evaluate_on_the_demo_head_and_by_speaker_group(tmp_path):
     assert len(lips) > 20 and len(upper) > 100 and not set(lips) & set(upper)
     jaw = rig.basis("jawOpen")
     assert np.abs(jaw[lips]).max() > 0.005 and np.abs(jaw[upper]).max() < 1e-6
+
+
+def test_identity_control_tells_chosen_identity_from_voice(tmp_path):
+    """A talker that obeys the chosen identity scores 1.0; one that copies the voice scores 0
+    with a voice rate of 1.0."""
+    from model_toy_data import write_toy_dataset
+
+    from diffusiontalker.datasets import load_dataset
+    from diffusiontalker.evaluation import identity_control
+
+    corpus = load_dataset(write_toy_dataset(tmp_path / "d", "channels", clips_per_speaker=2,
+                                            seconds=1.0))
+    style = {c.speaker: c.motion for c in corpus.split("train")}
+
+    class Fake:
+        identities = list(corpus.speakers)
+
+        def __init__(self, obey):
+            self.obey = obey
+
+        def generate(self, wave, sr, identity, steps, seed):
+            voice = next(c.speaker for c in corpus.clips if c.load_audio().shape == wave.shape
+                         and np.array_equal(c.load_audio(), wave))
+            return Motion(30.0, "channels", style[identity if self.obey else voice], CHANNELS)
+
+    from diffusiontalker.channels import CHANNELS
+
+    obeys = identity_control(Fake(True), corpus, "val", max_clips=10)
+    copies = identity_control(Fake(False), corpus, "val", max_clips=10)
+    assert obeys["accuracy"] == 1.0 and obeys["voice_rate"] == 0.0
+    assert copies["accuracy"] == 0.0 and copies["voice_rate"] == 1.0

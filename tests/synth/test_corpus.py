@@ -111,3 +111,21 @@ def test_vertex_offsets_on_the_demo_head(tmp_path):
     template = np.load(out / "demo_head_template.npy")
     assert template.shape == (len(head.vertices), 3)
     assert manifest["vertex_offsets"]["num_vertices"] == len(head.vertices)
+
+
+def test_clips_begin_and_end_in_silence_with_the_mouth_at_rest():
+    """Every clip has 0.1-0.9 s of silence before the sentence and 0.2-1.0 s after it, as pause
+    phones, with silent audio and a closed mouth there (models must learn rest in silence)."""
+    from diffusiontalker.speech_check import demo_head_aperture
+
+    aperture = demo_head_aperture(CHANNELS)
+    for utterance in range(3):
+        clip = make_clip(0, utterance, utterance, augment_audio=False)
+        first, last = clip.alignment[0], clip.alignment[-1]
+        assert first["phoneme"] == "_" and 0.1 <= first["end"] <= 0.9
+        assert last["phoneme"] == "_" and 0.2 <= last["end"] - last["start"] <= 1.0 + 1e-3
+        lead = int(first["end"] * 16000)
+        assert np.abs(clip.audio[: lead - 160]).max() == 0.0
+        rest = aperture(clip.motion[: int(first["end"] * 30) - 4])
+        assert rest.max() < 0.0015  # lips within 1.5 mm of closed before speech starts
+        assert aperture(clip.motion[-3:]).max() < 0.0015

@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-clips", type=int)
     parser.add_argument("--head", choices=("demo",), help="channel models: also score vertex "
                         "motion on the demo head (LVE on its lips, FDD on its upper face)")
+    parser.add_argument("--identity-control", action="store_true",
+                        help="channel models: also measure whether the style follows the chosen "
+                             "identity rather than the voice")
     parser.add_argument("--speakers", default="all", choices=("all", "known", "heldout"),
                         help="clips of speakers in the identity library, or of held-out ones")
     parser.add_argument("--json", dest="json_out", help="write the results as JSON here")
@@ -42,6 +45,13 @@ def run(args: argparse.Namespace) -> int:
     report = evaluate_model(talker, corpus, args.split, args.steps, seeds,
                             indices(args.lip_mask), indices(args.upper_mask), args.max_clips,
                             head=args.head, speakers=args.speakers)
+    if args.identity_control and talker.space == "channels":
+        from ..evaluation import identity_control
+
+        control = identity_control(talker, corpus, args.split, args.steps,
+                                   args.max_clips or 42)
+        report["metrics"]["identity_control_accuracy"] = control["accuracy"]
+        report["metrics"]["identity_control_voice_rate"] = control["voice_rate"]
     report = {"checkpoint": str(args.checkpoint), "data": str(args.data), **report}
     print(f"{args.checkpoint} on {args.data} [{report['split']}, {report['clips']} clips, "
           f"{report['steps']} steps, {report['speakers']} speakers]")

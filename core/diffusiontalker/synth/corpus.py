@@ -23,7 +23,7 @@ from .. import __version__
 from ..channels import CHANNELS
 from ..errors import DiffusionTalkerError
 from .augment import augment
-from .espeak import synthesize
+from .espeak import Phone, synthesize
 from .face import face_motion
 from .styles import HELD_OUT_IDENTITIES, IDENTITIES, Identity
 from .text import utterance_text
@@ -68,6 +68,19 @@ def resample(audio: np.ndarray, rate: int, new_rate: int = SAMPLE_RATE) -> np.nd
     return signal.resample_poly(audio, new_rate // g, rate // g).astype(np.float32)
 
 
+def _pad_with_silence(audio: np.ndarray, phones: list, rng: np.random.Generator
+                      ) -> tuple[np.ndarray, list]:
+    """Silence of 0.1-0.9 s before and 0.2-1.0 s after the sentence, as pause phones: models
+    must see the mouth at rest in silence (eSpeak starts speaking at the first sample)."""
+    lead, tail = rng.uniform(0.1, 0.9), rng.uniform(0.2, 1.0)
+    n_lead, n_tail = int(round(lead * SAMPLE_RATE)), int(round(tail * SAMPLE_RATE))
+    lead = n_lead / SAMPLE_RATE
+    end = lead + len(audio) / SAMPLE_RATE
+    padded = np.concatenate([np.zeros(n_lead, audio.dtype), audio, np.zeros(n_tail, audio.dtype)])
+    shifted = [Phone(p.phoneme, p.start + lead, p.end + lead) for p in phones]
+    return padded, [Phone("_", 0.0, lead), *shifted, Phone("_", end, end + n_tail / SAMPLE_RATE)]
+
+
 def make_clip(seed: int, identity_index: int, utterance: int, augment_audio: bool = True) -> Clip:
     """Generate clip ``utterance`` of identity ``identity_index`` (see the module docstring)."""
     identity = IDENTITIES[identity_index]
@@ -82,16 +95,17 @@ def make_clip(seed: int, identity_index: int, utterance: int, augment_audio: boo
                         int(np.clip(identity.pitch_range + prosody.integers(-8, 9), 0, 100)))
     if len(speech.audio) == 0 or not speech.phones:
         raise DiffusionTalkerError(f"eSpeak produced no speech for {text!r} ({identity.voice})")
-    audio = resample(speech.audio, speech.sample_rate)
+    audio, phones = _pad_with_silence(resample(speech.audio, speech.sample_rate), speech.phones,
+                                      np.random.default_rng(text_seq.spawn(1)[0]))
     duration = len(audio) / SAMPLE_RATE
-    motion = face_motion(speech.phones, audio, SAMPLE_RATE, identity.style,
+    motion = face_motion(phones, audio, SAMPLE_RATE, identity.style,
                          np.random.default_rng(motion_seq), FPS, question=text.endswith("?"))
     applied: list[str] = []
     if augment_audio:
         audio, applied = augment(audio, SAMPLE_RATE, np.random.default_rng(audio_seq))
     last = math.floor(duration * 1e4) / 1e4  # alignments stay inside the 16 kHz audio
     alignment = [{"phoneme": p.phoneme, "start": round(p.start, 4),
-                  "end": min(round(p.end, 4), last)} for p in speech.phones
+                  "end": min(round(p.end, 4), last)} for p in phones
                  if round(p.start, 4) < min(round(p.end, 4), last)]
     return Clip(f"{identity.name}_{utterance:05d}", identity.name, split_of(identity, utterance),
                 text, audio, motion, alignment, applied)

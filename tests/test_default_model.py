@@ -39,8 +39,6 @@ def test_shipped_model_is_small_and_self_describing(talker):
     assert len(talker.identities) >= 12 and all(n.isalpha() for n in talker.identities)
 
 
-@pytest.mark.xfail(strict=True, reason="the shipped model (trained on corpus v3, whose clips had "
-                   "no silence) leaves the lips ~2-3 mm apart in silence; retrained on v4")
 def test_generates_from_a_real_file_and_the_mouth_follows_speech(talker, speech_with_silence):
     path, seconds = speech_with_silence
     motion = talker.generate(str(path), seed=0)

@@ -1,0 +1,56 @@
+"""Markdown tables for docs/results.md from scripts/evaluate_default_model.sh's JSON files.
+
+Usage: python scripts/results_tables.py WORK_DIR/eval
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROWS = [("teacher256", "teacher, 256 steps"), ("teacher8", "teacher, DDIM respaced to 8"),
+        ("student8", "**student, 8 steps (shipped)**"), ("student4", "student, 4 steps"),
+        ("student2", "student, 2 steps")]
+
+
+def _load(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def main(folder: str) -> None:
+    root = Path(folder)
+    print("| model | LVE ×1e-5 (known) | LVE ×1e-5 (held-out ids) | channel MSE (known) | "
+          "\\|FDD\\| ×1e-7 (known) | diversity ×1e-4 m (known) | identity top-1 | "
+          "identity control |")
+    print("|---|---|---|---|---|---|---|---|")
+    for key, label in ROWS:
+        known, held = _load(root / f"{key}_known.json"), _load(root / f"{key}_heldout.json")
+        if known is None:
+            continue
+        k, h = known["metrics"], (held or {"metrics": {}})["metrics"]
+        print(f"| {label} | {k['head_lve'] * 1e5:.3f} | "
+              f"{h.get('head_lve', float('nan')) * 1e5:.3f} | {k['channel_mse']:.4f} | "
+              f"{k['head_fdd_abs'] * 1e7:.2f} | {k['head_diversity'] * 1e4:.2f} | "
+              f"{k.get('identity_top1', float('nan')):.2f} | "
+              f"{k.get('identity_control_accuracy', float('nan')):.2f} |")
+    print()
+    print("| model | mean envelope r (9 clips) | best-lag r | /p b m/ closed | "
+          "ARCTIC r | ARCTIC /p b m/ | ARCTIC aperture in silence | clips closed in silence |")
+    print("|---|---|---|---|---|---|---|---|")
+    for key, label in ROWS:
+        speech = _load(root / f"{key}_speech.json")
+        if speech is None:
+            continue
+        s = speech["summary"]
+        arctic = next(c for c in speech["clips"] if c["clip"].startswith("arctic"))
+        print(f"| {label} | {s['envelope_corr_mean']:.2f} | {s['envelope_corr_best_lag_mean']:.2f}"
+              f" | {s['bilabial_closure_rate'] * s['bilabials']:.0f}/{s['bilabials']} "
+              f"({100 * s['bilabial_closure_rate']:.0f}%) | {arctic['envelope_corr']:.2f} | "
+              f"{arctic['bilabials_closed']}/{arctic['bilabials']} | "
+              f"{1000 * arctic['silence_median_aperture']:.1f} mm | "
+              f"{s['silence_rest_closed']}/{s['clips_with_silence']} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

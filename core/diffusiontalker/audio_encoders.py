@@ -30,7 +30,7 @@ from torch import nn
 
 from .audio import SAMPLE_RATE
 from .errors import DiffusionTalkerError
-from .features import log_mel
+from .features import cmvn, log_mel
 
 FRONTEND_KINDS = ("mel", "wav2vec2", "hubert", "whisper", "student")
 PRETRAINED_RATE_HZ = 50.0  # wav2vec2 / HuBERT / Whisper encoders: one vector per 20 ms
@@ -139,9 +139,7 @@ class MelFrontend(Frontend):
     def __call__(self, wave: np.ndarray) -> np.ndarray:
         wave = np.asarray(wave, dtype=np.float32).reshape(-1)
         mel = fit_length(log_mel(wave, n_mels=self.dim), self.num_features(wave.shape[0]))
-        if self.config.normalize == "cmvn":
-            mel = (mel - mel.mean(0)) / (mel.std(0) + 1e-3)
-        return mel.astype(np.float32)
+        return cmvn(mel) if self.config.normalize == "cmvn" else mel.astype(np.float32)
 
 
 def build_frontend(config: AudioEncoderConfig | dict, device: str | torch.device = "cpu") -> Frontend:

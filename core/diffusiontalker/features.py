@@ -123,3 +123,8 @@ def whisper_log_mel(wave16k: np.ndarray, n_mels: int = 80) -> np.ndarray:
     log_spec = np.log10(np.maximum(power, WHISPER_LOG_FLOOR))
     log_spec = np.maximum(log_spec, log_spec.max() - 8.0)
     return ((log_spec + 4.0) / 4.0).astype(np.float32)
+
+
+def cmvn(features: np.ndarray) -> np.ndarray:
+    """Per-clip mean and variance normalisation of each feature column (Viikki & Laurila 1998)."""
+    return ((features - features.mean(0)) / (features.std(0) + 1e-3)).astype(np.float32)

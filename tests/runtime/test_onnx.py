@@ -334,3 +334,19 @@ def test_the_shipped_default_export_matches_its_checkpoint_on_the_demo_sentence(
         assert b.data.shape == a.data.shape and b.identity == a.identity
         np.testing.assert_allclose(b.data, a.data, rtol=RTOL, atol=ATOL)  # measured 3e-6
         assert np.abs(a.data).max() > 10 * ATOL
+
+
+def test_onnx_mel_features_honour_cmvn():
+    """The torch-free path computes the same per-clip normalised mel as the torch frontend."""
+    from types import SimpleNamespace
+
+    from diffusiontalker.audio_encoders import AudioEncoderConfig, build_frontend
+    from diffusiontalker.runtime.ort_sampler import OrtTalker
+
+    wave = np.random.default_rng(5).standard_normal(24000).astype(np.float32) * 0.1
+    for normalize in ("none", "cmvn"):
+        fake = SimpleNamespace(frontend={"kind": "mel", "n_mels": 80, "rate_hz": 100.0,
+                                         "normalize": normalize})
+        fake.num_features = lambda n, f=fake: OrtTalker.num_features(f, n)
+        expected = build_frontend(AudioEncoderConfig(kind="mel", normalize=normalize))(wave)
+        np.testing.assert_allclose(OrtTalker.features(fake, wave), expected, atol=1e-5)

@@ -135,7 +135,8 @@ def _frontend(model: Any) -> tuple[dict[str, Any], Any]:
     """The manifest's ``frontend`` entry, and the encoder module to export (or None)."""
     audio = model.config.audio
     if audio.kind == "mel":
-        return {"kind": "mel", "n_mels": int(audio.n_mels), "rate_hz": 100.0}, None
+        return {"kind": "mel", "n_mels": int(audio.n_mels), "rate_hz": 100.0,
+                "normalize": audio.normalize}, None
     if audio.kind not in ("student", "whisper"):
         raise ExportError(
             f"the ONNX Runtime path cannot run the pretrained {audio.kind!r} frontend; distill "

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..audio import SAMPLE_RATE, load_audio
 from ..errors import CheckpointError, DiffusionTalkerError, IdentityError
-from ..features import WHISPER_WINDOW_SAMPLES, log_mel, whisper_log_mel
+from ..features import WHISPER_WINDOW_SAMPLES, cmvn, log_mel, whisper_log_mel
 from ..motion import Motion
 from ..samplers import sample_ddim
 from .device import create_ort_session
@@ -145,7 +145,8 @@ class OrtTalker:
             mel = self.sessions["frontend"].run(None, {
                 "mel": np.ascontiguousarray(mel[None], np.float32),
                 "num_out": np.array([count], np.int64)})[0][0]
-        return _fit_length(mel, count)
+        mel = _fit_length(mel, count)
+        return cmvn(mel) if self.frontend.get("normalize") == "cmvn" else mel
 
     def whisper_features(self, wave: np.ndarray) -> np.ndarray:
         """Whisper encoder states, 50 per second, as ``audio_pretrained.WhisperFrontend``:

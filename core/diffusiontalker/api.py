@@ -18,6 +18,7 @@ from . import checkpoint as checkpoint_io
 from .audio import SAMPLE_RATE, load_audio
 from .errors import CheckpointError, DiffusionTalkerError
 from .identity import MATCH, IdentityChoice
+from .long_audio import crossfade_weights, window_spans
 from .model import Conditioning, DiffusionTalker
 from .motion import Motion
 from .samplers import sample_ddim
@@ -112,16 +113,7 @@ class Talker:
     # -- generation --------------------------------------------------------------------
     def windows(self, num_frames: int) -> list[tuple[int, int]]:
         """Frame ranges ``[a, b)`` covering ``num_frames`` with the configured overlap."""
-        size = max(1, int(round(self.window_seconds * self.fps)))
-        overlap = min(size - 1, int(round(self.overlap_seconds * self.fps)))
-        if num_frames <= size:
-            return [(0, num_frames)]
-        spans, start = [], 0
-        while start + size < num_frames:
-            spans.append((start, start + size))
-            start += size - overlap
-        spans.append((num_frames - size, num_frames))
-        return spans
+        return window_spans(num_frames, self.fps, self.window_seconds, self.overlap_seconds)
 
     def _noise(self, seed: int, start: int, stop: int, width: int) -> torch.Tensor:
         """Noise for frames ``[start, stop)``, drawn per one-second block from the seed."""
@@ -160,7 +152,7 @@ class Talker:
                 lambda f, j=j: progress((j + f) / len(spans)))
             x = sample_ddim(self.model.denoise, tuple(noise.shape), steps, noise=noise,
                             cond=cond, progress=report, cancel=cancel)
-            w = self._crossfade_weights(spans, j)
+            w = torch.from_numpy(crossfade_weights(spans, j))
             total[a:b] += x[0].cpu() * w[:, None]
             weight_sum[a:b] += w[:, None]
         blended = total / weight_sum
@@ -173,15 +165,3 @@ class Talker:
             return Motion(self.fps, "vertices", data, identity=weights)
         return Motion(self.fps, "channels", motion, self.channels, identity=weights)
 
-    @staticmethod
-    def _crossfade_weights(spans: list[tuple[int, int]], j: int) -> torch.Tensor:
-        """Linear ramps over the overlaps with the previous and next window."""
-        a, b = spans[j]
-        w = torch.ones(b - a)
-        if j > 0 and spans[j - 1][1] > a:
-            n = spans[j - 1][1] - a
-            w[:n] = (torch.arange(n) + 0.5) / n
-        if j + 1 < len(spans) and spans[j + 1][0] < b:
-            n = b - spans[j + 1][0]
-            w[b - a - n:] = torch.minimum(w[b - a - n:], 1 - (torch.arange(n) + 0.5) / n)
-        return w

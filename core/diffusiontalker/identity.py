@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .errors import IdentityError
+from .long_audio import normalize_blend
 
 MATCH = "match"
 IdentityChoice = str | dict[str, float] | None
@@ -121,20 +122,7 @@ class IdentityLibrary(nn.Module):
                     raise IdentityError("identity 'match' needs the audio to match against")
                 return {self.match(tokens, top_k=1)[0][0]: 1.0}
             choice = {choice: 1.0}
-        if not isinstance(choice, dict) or not choice:
-            raise IdentityError("an identity blend must be a non-empty {name: weight} mapping")
-        unknown = [n for n in choice if n not in self.names]
-        if unknown:
-            raise IdentityError(
-                f"unknown identity {', '.join(map(repr, unknown))}; known identities: "
-                f"{', '.join(self.names)}")
-        weights = {n: float(w) for n, w in choice.items()}
-        if any(w < 0 or w != w for w in weights.values()):
-            raise IdentityError("identity blend weights must be non-negative numbers")
-        total = sum(weights.values())
-        if total <= 0:
-            raise IdentityError("identity blend weights must not all be zero")
-        return {n: w / total for n, w in weights.items()}
+        return normalize_blend(choice, self.names)
 
     def resolve(self, choice: IdentityChoice, style_strength: float = 1.0,
                 tokens: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:

@@ -25,6 +25,7 @@ import numpy as np
 from ..audio import SAMPLE_RATE, load_audio
 from ..errors import CheckpointError, DiffusionTalkerError, IdentityError
 from ..features import WHISPER_WINDOW_SAMPLES, cmvn, log_mel, whisper_log_mel
+from ..long_audio import crossfade_weights, normalize_blend, window_spans
 from ..motion import Motion
 from ..samplers import sample_ddim
 from .device import create_ort_session
@@ -194,19 +195,7 @@ class OrtTalker:
                     raise IdentityError("identity 'match' needs the audio to match against")
                 return {names[int(np.argmax(self.similarities(tokens)))]: 1.0}
             choice = {choice: 1.0}
-        if not isinstance(choice, dict) or not choice:
-            raise IdentityError("an identity blend must be a non-empty {name: weight} mapping")
-        unknown = [n for n in choice if n not in names]
-        if unknown:
-            raise IdentityError(f"unknown identity {', '.join(map(repr, unknown))}; known "
-                                f"identities: {', '.join(names)}")
-        weights = {n: float(w) for n, w in choice.items()}
-        if any(w < 0 or w != w for w in weights.values()):
-            raise IdentityError("identity blend weights must be non-negative numbers")
-        total = sum(weights.values())
-        if total <= 0:
-            raise IdentityError("identity blend weights must not all be zero")
-        return {n: w / total for n, w in weights.items()}
+        return normalize_blend(choice, names)
 
     def resolve(self, choice: Any, style_strength: float = 1.0,
                 tokens: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, float]]:
@@ -222,31 +211,8 @@ class OrtTalker:
 
     # -- generation --------------------------------------------------------------------
     def windows(self, num_frames: int) -> list[tuple[int, int]]:
-        """Frame ranges ``[a, b)`` covering ``num_frames`` (``api.Talker.windows``' spans)."""
-        size = max(1, int(round(self.window_seconds * self.fps)))
-        overlap = min(size - 1, int(round(self.overlap_seconds * self.fps)))
-        if num_frames <= size:
-            return [(0, num_frames)]
-        spans, start = [], 0
-        while start + size < num_frames:
-            spans.append((start, start + size))
-            start += size - overlap
-        spans.append((num_frames - size, num_frames))
-        return spans
-
-    @staticmethod
-    def crossfade_weights(spans: list[tuple[int, int]], j: int) -> np.ndarray:
-        """Linear ramps over the overlaps with the neighbouring windows (as ``api.Talker``)."""
-        a, b = spans[j]
-        w = np.ones(b - a, dtype=np.float32)
-        if j > 0 and spans[j - 1][1] > a:
-            n = spans[j - 1][1] - a
-            w[:n] = (np.arange(n, dtype=np.float32) + 0.5) / n
-        if j + 1 < len(spans) and spans[j + 1][0] < b:
-            n = b - spans[j + 1][0]
-            ramp = 1 - (np.arange(n, dtype=np.float32) + 0.5) / n
-            w[b - a - n:] = np.minimum(w[b - a - n:], ramp)
-        return w
+        """Frame ranges ``[a, b)`` covering ``num_frames`` (as ``api.Talker.windows``)."""
+        return window_spans(num_frames, self.fps, self.window_seconds, self.overlap_seconds)
 
     def noise(self, seed: int, start: int, stop: int, width: int) -> np.ndarray:
         """Starting noise for frames ``[start, stop)``, drawn per one-second block from the
@@ -298,7 +264,7 @@ class OrtTalker:
             report = None if progress is None else (lambda f, j=j: progress((j + f) / len(spans)))
             x = sample_ddim(self.denoise, start.shape, steps, noise=start, cond=cond,
                             progress=report, cancel=cancel)
-            w = self.crossfade_weights(spans, j)
+            w = crossfade_weights(spans, j)
             total[a:b] += x[0] * w[:, None]
             weight_sum[a:b] += w[:, None]
         motion = self.decode_motion(total / weight_sum)

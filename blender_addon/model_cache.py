@@ -12,23 +12,28 @@ import threading
 
 _lock = threading.Lock()
 _talker = None
-_loaded_key: tuple[str, str] | None = None
+_loaded_key: tuple[str, str, str, str] | None = None
 _override = None
 found_device = ""  # the device the last load actually used, for the preferences
 
 
 def get_talker(checkpoint: str = "", device: str = "AUTO"):
-    """The Talker for ``checkpoint`` ("" = the shipped default) on ``device`` (may load it)."""
+    """The Talker for ``checkpoint`` ("" = the shipped default) on ``device`` (may load it),
+    on the runtime the preferences choose (a worker process runs the preferences' Python)."""
     global _talker, _loaded_key, found_device
+    from .prefs import runtime_choice
+
+    runtime, python = runtime_choice()
     with _lock:
         if _override is not None:
             return _override
-        key = (checkpoint or "", device)
+        key = (checkpoint or "", device, runtime, python)
         if _talker is not None and _loaded_key == key:
             return _talker
         from diffusiontalker.runtime.loader import load_talker
 
-        talker = load_talker(checkpoint or None, device=device.lower())
+        talker = load_talker(checkpoint or None, device=device.lower(), runtime=runtime,
+                             python=python or None)
         _talker, _loaded_key, found_device = talker, key, talker.device_report
         return talker
 

@@ -33,6 +33,17 @@ class DT_Preferences(bpy.types.AddonPreferences):
         ("CUDA", "CUDA", "An NVIDIA GPU"),
         ("MPS", "Apple MPS", "Apple silicon GPU"),
     ])
+    runtime: EnumProperty(name="Runtime", default="AUTO", update=_model_changed, items=[
+        ("AUTO", "Automatic", "torch where it imports in Blender, else ONNX Runtime"),
+        ("TORCH", "torch", "PyTorch inside Blender's Python"),
+        ("ONNX", "ONNX Runtime", "The bundled ONNX Runtime (no torch needed)"),
+        ("WORKER", "Worker Process", "Generate in another Python (e.g. one with CUDA torch)"),
+    ])
+    worker_python: StringProperty(name="Worker Python", subtype="FILE_PATH",
+                                  update=_model_changed,
+                                  description="The Python executable that runs generation in "
+                                              "a worker process; it needs the diffusiontalker "
+                                              "package and torch")
     checkpoint: StringProperty(name="Checkpoint", subtype="FILE_PATH", update=_model_changed,
                                description="A .safetensors model; empty = the shipped default")
     cache_dir: StringProperty(name="Cache Folder", subtype="DIR_PATH",
@@ -45,6 +56,11 @@ class DT_Preferences(bpy.types.AddonPreferences):
         row = col.row()
         row.prop(self, "device")
         row.label(text=f"Found: {model_cache.found_device or 'detected when the model loads'}")
+        col.prop(self, "runtime")
+        if self.runtime == "WORKER":
+            col.prop(self, "worker_python")
+            if not self.worker_python:
+                col.label(text="Choose the Python that should run the model", icon="ERROR")
         col.prop(self, "checkpoint")
         col.prop(self, "cache_dir")
         col.label(text=f"Using: {cache_folder()}")
@@ -67,6 +83,13 @@ def cache_folder() -> str:
         return bpy.utils.extension_path_user(ADDON_ID, path="cache", create=True)
     except (ValueError, AttributeError):  # not installed as an extension (source checkout)
         return os.path.join(bpy.app.tempdir or "/tmp", "diffusiontalker")
+
+
+def runtime_choice() -> tuple[str, str]:
+    """``(runtime, python)`` for ``runtime.loader.load_talker`` from the preferences."""
+    runtime = setting("runtime", "AUTO").lower()
+    python = bpy.path.abspath(setting("worker_python", "")) if runtime == "worker" else ""
+    return runtime, python
 
 
 def setting(name: str, default):

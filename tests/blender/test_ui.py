@@ -29,11 +29,12 @@ class _Props:
         object.__setattr__(self, name, value)
 
 
-def _draw(panel_cls, context) -> list:
-    """Call ``panel_cls.draw`` on a stand-in ``self`` that has the class's helper methods."""
+def _draw(panel_cls, context, **attrs) -> list:
+    """Call ``panel_cls.draw`` on a stand-in ``self`` that has the class's helper methods (and
+    ``attrs`` as its property values)."""
     layout = RecordingLayout()
     methods = {k: v for k, v in vars(panel_cls).items() if callable(v) and k != "draw"}
-    fake_self = type("P", (), {**methods, "layout": layout})()
+    fake_self = type("P", (), {**methods, **attrs, "layout": layout})()
     panel_cls.draw(fake_self, context)
     return layout.log
 
@@ -74,10 +75,38 @@ def test_panel_draws_in_every_state(fresh, tmp_path):
 def test_preferences_draw_and_diagnostics(fresh):
     from diffusiontalker_blender import prefs
 
-    log = _draw(prefs.DT_Preferences, bpy.context)
+    log = _draw(prefs.DT_Preferences, bpy.context, runtime="AUTO", worker_python="")
     drawn = {what for name, what in log if name == "prop"}
-    assert {"device", "checkpoint", "cache_dir", "log_level"} <= drawn
+    assert {"device", "runtime", "checkpoint", "cache_dir", "log_level"} <= drawn
+    assert "worker_python" not in drawn
     assert ("operator", "diffusiontalker.copy_diagnostics") in log
     text = prefs.diagnostics()
     assert "Blender 5.0" in text and "Python 3.11" in text and "numpy 1.26" in text
     assert prefs.cache_folder()
+
+
+def test_worker_runtime_preference_reaches_the_loader(fresh, monkeypatch):
+    """Runtime "Worker Process" shows the Python to use (with a warning while it is empty) and
+    loads the model through ``load_talker(runtime="worker", python=...)``."""
+    from types import SimpleNamespace
+
+    from diffusiontalker_blender import model_cache, prefs
+
+    import diffusiontalker.runtime.loader as loader
+
+    log = _draw(prefs.DT_Preferences, bpy.context, runtime="WORKER", worker_python="")
+    assert ("prop", "worker_python") in log
+    assert any(name == "label" and "Choose the Python" in str(what) for name, what in log)
+    chosen = {"runtime": "WORKER", "worker_python": "/opt/cuda-env/bin/python"}
+    monkeypatch.setattr(prefs, "setting", lambda name, default: chosen.get(name, default))
+    calls = []
+    monkeypatch.setattr(loader, "load_talker", lambda *a, **k: calls.append(k)
+                        or SimpleNamespace(device_report="worker: cuda"))
+    model_cache.use_talker(None)
+    model_cache.forget()
+    try:
+        model_cache.get_talker("", "AUTO")
+    finally:
+        model_cache.forget()
+    assert calls == [{"device": "auto", "runtime": "worker", "python": "/opt/cuda-env/bin/python"}]
+    assert model_cache.found_device == "worker: cuda"

@@ -13,6 +13,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
+from .demo_scene import setup_workbench
 from .head_object import create_head_object
 
 SIZE = 400
@@ -21,21 +22,12 @@ SIZE = 400
 def _reset_scene() -> bpy.types.Scene:
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
-    scene.render.engine = "BLENDER_WORKBENCH"
-    shading = scene.display.shading
-    shading.light = "STUDIO"
-    shading.color_type = "MATERIAL"
-    shading.show_cavity = True
-    shading.cavity_type = "WORLD"
-    shading.show_specular_highlight = True
+    setup_workbench(scene, SIZE)  # the demo's look: studio light, material colours, cavity
+    scene.display.shading.show_specular_highlight = True
     scene.display.render_aa = "8"
     scene.render.image_settings.file_format = "PNG"
     scene.render.image_settings.color_mode = "RGB"
     scene.render.image_settings.compression = 100
-    world = bpy.data.worlds.new("DT_world")
-    world.color = (0.78, 0.80, 0.83)
-    scene.world = world
-    scene.view_settings.view_transform = "Standard"
     return scene
 
 

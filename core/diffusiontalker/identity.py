@@ -17,9 +17,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .errors import IdentityError
-from .long_audio import normalize_blend
+from .long_audio import MATCH, blend_weights  # noqa: F401  (MATCH re-exported)
 
-MATCH = "match"
 IdentityChoice = str | dict[str, float] | None
 
 
@@ -114,15 +113,8 @@ class IdentityLibrary(nn.Module):
 
     def weights_for(self, choice: IdentityChoice, tokens: Tensor | None = None) -> dict[str, float]:
         """Blend weights (summing to 1) for a choice: None (neutral), a name, a blend or "match"."""
-        if choice is None:
-            return {}
-        if isinstance(choice, str):
-            if choice == MATCH:
-                if tokens is None:
-                    raise IdentityError("identity 'match' needs the audio to match against")
-                return {self.match(tokens, top_k=1)[0][0]: 1.0}
-            choice = {choice: 1.0}
-        return normalize_blend(choice, self.names)
+        best = None if tokens is None else (lambda: self.match(tokens, top_k=1)[0][0])
+        return blend_weights(choice, self.names, best)
 
     def resolve(self, choice: IdentityChoice, style_strength: float = 1.0,
                 tokens: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:

@@ -5,11 +5,14 @@ torch sampler (:mod:`diffusiontalker.api`) and the ONNX Runtime sampler
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from .errors import IdentityError
+
+MATCH = "match"  # the identity choice "the library identity that best matches this voice"
 
 
 def window_spans(num_frames: int, fps: float, window_seconds: float,
@@ -58,3 +61,18 @@ def normalize_blend(choice: Mapping[str, float], names: Sequence[str]) -> dict[s
     if total <= 0:
         raise IdentityError("identity blend weights must not all be zero")
     return {n: w / total for n, w in weights.items()}
+
+
+def blend_weights(choice: Any, names: Sequence[str],
+                  best_match: Callable[[], str] | None = None) -> dict[str, float]:
+    """Convex blend weights for an identity choice: None (neutral: ``{}``), a name, a
+    ``{name: weight}`` blend, or :data:`MATCH` (``best_match()`` names the identity)."""
+    if choice is None:
+        return {}
+    if isinstance(choice, str):
+        if choice == MATCH:
+            if best_match is None:
+                raise IdentityError("identity 'match' needs the audio to match against")
+            return {best_match(): 1.0}
+        choice = {choice: 1.0}
+    return normalize_blend(choice, names)

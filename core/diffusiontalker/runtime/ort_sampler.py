@@ -23,15 +23,14 @@ from typing import Any
 import numpy as np
 
 from ..audio import SAMPLE_RATE, load_audio
-from ..errors import CheckpointError, DiffusionTalkerError, IdentityError
+from ..errors import CheckpointError, DiffusionTalkerError
 from ..features import WHISPER_WINDOW_SAMPLES, cmvn, log_mel, whisper_log_mel
-from ..long_audio import crossfade_weights, normalize_blend, window_spans
+from ..long_audio import MATCH, blend_weights, crossfade_weights, window_spans
 from ..motion import Motion
 from ..samplers import sample_ddim
 from .device import create_ort_session
 from .onnx_export import FILES, MANIFEST, ONNX_FORMAT, ONNX_FORMAT_VERSION
 
-MATCH = "match"  # the identity choice "match this voice" (identity.MATCH)
 MEL_RATE_HZ = 100.0  # log-mel frames per second (hop 160 at 16 kHz, audio_encoders.MelFrontend)
 _SAMPLES_PER_VECTOR = 320  # Whisper: one encoder state per 20 ms (audio_pretrained)
 
@@ -184,18 +183,11 @@ class OrtTalker:
         return [(self.identities[int(i)], float(sims[i])) for i in order]
 
     def weights_for(self, choice: Any, tokens: np.ndarray | None = None) -> dict[str, float]:
-        """Normalised blend weights for an identity choice (``identity.IdentityLibrary``'s rules:
-        None -> neutral, a name, ``{name: weight}`` convex blend, ``"match"``)."""
-        names = self.identities
-        if choice is None:
-            return {}
-        if isinstance(choice, str):
-            if choice == MATCH:
-                if tokens is None:
-                    raise IdentityError("identity 'match' needs the audio to match against")
-                return {names[int(np.argmax(self.similarities(tokens)))]: 1.0}
-            choice = {choice: 1.0}
-        return normalize_blend(choice, names)
+        """Normalised blend weights for an identity choice (the rules of
+        ``long_audio.blend_weights``, as ``identity.IdentityLibrary``)."""
+        best = None if tokens is None else (
+            lambda: self.identities[int(np.argmax(self.similarities(tokens)))])
+        return blend_weights(choice, self.identities, best)
 
     def resolve(self, choice: Any, style_strength: float = 1.0,
                 tokens: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, float]]:

@@ -3,13 +3,17 @@
 The 2025 version replaces the large pretrained speech encoder at inference with a small
 network trained to reproduce its features (a feature-regression / MSE distillation loss).
 Here the student reads log-mel features (numpy only, so it also runs in the torch-free
-path's preprocessing), runs a dilated conv stack (:class:`AudioAdapter`'s conv kind) and a
-linear head, and outputs vectors at the teacher's rate and width. A trained student is saved
-as safetensors (config in the metadata) and used as the frontend kind ``"student"``.
+path's preprocessing) at ``16000 / mel_hop`` frames per second (50 Hz by default: half the
+frames of a 10 ms hop, at the rate of Whisper's states), runs a stack of residual dilated 1-D
+convolutions (kernel 3, dilations 1, 2, 4, 8, 16, 1: a receptive field of 1.3 s at 50 Hz, in
+the spirit of WaveNet's dilated stacks, van den Oord et al. 2016) and a linear head, and
+outputs vectors at the teacher's rate and width. A trained student is saved as safetensors
+(config in the metadata) and used as the frontend kind ``"student"``.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -19,16 +23,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from .audio import SAMPLE_RATE
 from .audio_encoders import (
-    AudioAdapter,
     AudioEncoderConfig,
     AudioEncoderError,
     Frontend,
     fit_length,
+    interpolate_to_frames,
 )
 from .features import log_mel
-
-MEL_RATE_HZ = 100.0
 
 
 @dataclass
@@ -36,28 +39,49 @@ class StudentConfig:
     n_mels: int
     out_dim: int
     out_rate_hz: float
-    hidden: int = 256
+    hidden: int = 192
     teacher: str = ""  # the teacher frontend's cache key (provenance)
+    mel_hop: int = 320  # 16 kHz samples between log-mel frames (320: 50 frames/s)
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 1)
+
+    def __post_init__(self) -> None:
+        self.dilations = tuple(int(d) for d in self.dilations)
+
+    @property
+    def mel_rate_hz(self) -> float:
+        return SAMPLE_RATE / self.mel_hop
 
 
 class CompactAudioEncoder(nn.Module):
-    """log-mel ``(B, F, n_mels)`` at 100 Hz -> ``(B, F', out_dim)`` at ``out_rate_hz``.
+    """log-mel ``(B, F, n_mels)`` at ``mel_rate_hz`` -> ``(B, F', out_dim)`` at ``out_rate_hz``.
 
-    Outputs are de-normalised with the teacher's per-dimension mean/std (buffers), so the
-    student's features live in the teacher's space.
+    LayerNorm, an input convolution, residual blocks ``h + conv_d(GELU(h))``, GELU and a
+    linear head; outputs are de-normalised with the teacher's per-dimension mean/std
+    (buffers), so the student's features live in the teacher's space.
     """
 
     def __init__(self, config: StudentConfig) -> None:
         super().__init__()
         self.config = config
-        self.body = AudioAdapter(config.n_mels, MEL_RATE_HZ, config.out_rate_hz, config.hidden,
-                                 kind="conv")
+        self.norm = nn.LayerNorm(config.n_mels)
+        self.inp = nn.Conv1d(config.n_mels, config.hidden, 3, padding=1)
+        self.blocks = nn.ModuleList(
+            nn.Conv1d(config.hidden, config.hidden, 3, padding=d, dilation=d)
+            for d in config.dilations)
         self.head = nn.Linear(config.hidden, config.out_dim)
         self.register_buffer("target_mean", torch.zeros(config.out_dim))
         self.register_buffer("target_std", torch.ones(config.out_dim))
 
+    def mel(self, wave: np.ndarray) -> np.ndarray:
+        """The student's input for a 16 kHz wave, ``(F, n_mels)``."""
+        return log_mel(wave, n_mels=self.config.n_mels, hop=self.config.mel_hop)
+
     def forward_normalized(self, mel: torch.Tensor, num_out: int) -> torch.Tensor:
-        return self.head(self.body(mel, num_out))
+        h = self.inp(self.norm(mel).transpose(1, 2))
+        for conv in self.blocks:
+            h = h + conv(nn.functional.gelu(h))
+        out = self.head(nn.functional.gelu(h).transpose(1, 2))
+        return interpolate_to_frames(out, self.config.mel_rate_hz, self.config.out_rate_hz, num_out)
 
     def forward(self, mel: torch.Tensor, num_out: int) -> torch.Tensor:
         return self.forward_normalized(mel, num_out) * self.target_std + self.target_mean
@@ -90,54 +114,97 @@ class CompactAudioEncoder(nn.Module):
 
 
 class StudentFrontend(Frontend):
-    """A trained :class:`CompactAudioEncoder` used as a frozen frontend (kind ``"student"``)."""
+    """A trained :class:`CompactAudioEncoder` used as a frozen frontend (kind ``"student"``).
+
+    ``config.source`` is the encoder file, or ``package:NAME`` for one shipped with the package.
+    """
 
     def __init__(self, config: AudioEncoderConfig, device: str | torch.device = "cpu") -> None:
+        from .whisper_encoder_file import resolve_source
+
         self.config, self.device = config, torch.device(device)
-        self.model = CompactAudioEncoder.load(str(config.source)).to(self.device)
+        self.path = Path(resolve_source(str(config.source)))
+        self.model = CompactAudioEncoder.load(self.path).to(self.device)
         self.rate_hz = float(self.model.config.out_rate_hz)
         self.dim = int(self.model.config.out_dim)
 
     def source_fingerprint(self) -> str:
-        path = Path(str(self.config.source))
-        return f"{path.resolve()}:{path.stat().st_size}:{int(path.stat().st_mtime)}"
+        stat = self.path.stat()
+        return f"{self.path.resolve()}:{stat.st_size}:{int(stat.st_mtime)}"
 
     def __call__(self, wave: np.ndarray) -> np.ndarray:
         wave = np.asarray(wave, dtype=np.float32).reshape(-1)
-        mel = torch.from_numpy(log_mel(wave, n_mels=self.model.config.n_mels))[None]
+        mel = torch.from_numpy(self.model.mel(wave))[None]
         count = self.num_features(wave.shape[0])
         with torch.inference_mode():
             out = self.model(mel.to(self.device), count)[0].float().cpu().numpy()
         return fit_length(out, count)
 
 
+class AdapterTokens(nn.Module):
+    """A trained model's audio adapter as a ``token_map``: features -> its tokens, at the
+    feature rate (``AudioAdapter.encode``), for the task-aware distillation loss."""
+
+    def __init__(self, adapter: nn.Module) -> None:
+        super().__init__()
+        self.adapter = adapter
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.adapter.encode(features)
+
+
 def distill_audio_encoder(teacher: Frontend, waves: Sequence[np.ndarray], *, steps: int = 2000,
-                          batch_size: int = 16, crop_seconds: float = 2.0, hidden: int = 256,
-                          n_mels: int = 80, lr: float = 1e-3, seed: int = 0,
+                          batch_size: int = 16, crop_seconds: float = 4.0, hidden: int = 192,
+                          n_mels: int = 80, mel_hop: int = 320,
+                          dilations: Sequence[int] = (1, 2, 4, 8, 16, 1), lr: float = 1e-3,
+                          seed: int = 0, token_map: nn.Module | None = None,
+                          feature_weight: float = 0.1, init: CompactAudioEncoder | None = None,
                           on_step: Callable[[int, float], None] | None = None,
                           ) -> tuple[CompactAudioEncoder, list[float]]:
     """Train a compact mel student to regress ``teacher``'s features (feature MSE).
 
     The teacher runs once per wave (frozen); training draws random aligned crops of
     ``crop_seconds``. The loss is the MSE between the student's output and the teacher's
-    features standardised per dimension. Returns the student (eval mode) and the loss per step.
+    features standardised per dimension; Adam's learning rate follows a cosine to 0.
+
+    ``token_map`` (frozen; e.g. a trained model's audio adapter ``encode``) makes the loss
+    task-aware: the MSE between ``token_map`` of the student's and of the teacher's features
+    (each token dimension standardised), plus ``feature_weight`` times the feature MSE, so the
+    student spends its capacity on what the motion model reads. ``init`` continues from a
+    trained student instead of a new one. Returns the student (eval mode) and the loss per step.
     """
     if not waves:
         raise AudioEncoderError("distillation needs at least one wave")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
+    if init is None:
+        config = StudentConfig(n_mels, teacher.dim, teacher.rate_hz, hidden, teacher.cache_key(),
+                               mel_hop, tuple(dilations))
+        student = CompactAudioEncoder(config)
+    else:
+        student = copy.deepcopy(init).requires_grad_(True)
+        config = student.config
     targets = [np.asarray(teacher(np.asarray(w, np.float32)), np.float32) for w in waves]
-    mels = [log_mel(np.asarray(w, np.float32), n_mels=n_mels) for w in waves]
-    stacked = np.concatenate(targets)
-    mean, std = stacked.mean(0), stacked.std(0) + 1e-5
-    student = CompactAudioEncoder(StudentConfig(n_mels, teacher.dim, teacher.rate_hz, hidden,
-                                                teacher.cache_key()))
-    student.target_mean.copy_(torch.from_numpy(mean))
-    student.target_std.copy_(torch.from_numpy(std))
-    ratio = MEL_RATE_HZ / teacher.rate_hz
+    mels = [student.mel(np.asarray(w, np.float32)) for w in waves]
+    if init is None:
+        stacked = np.concatenate(targets)
+        student.target_mean.copy_(torch.from_numpy(stacked.mean(0)))
+        student.target_std.copy_(torch.from_numpy(stacked.std(0) + 1e-5))
+        del stacked
+    token_scale = None
+    if token_map is not None:
+        token_map = token_map.eval().requires_grad_(False)
+        with torch.no_grad():
+            tokens = torch.cat([token_map(torch.from_numpy(t)[None])[0] for t in targets])
+        token_mean, token_std = tokens.mean(0), tokens.std(0) + 1e-5
+        token_scale = (token_mean, token_std)
+        del tokens
+    ratio = config.mel_rate_hz / teacher.rate_hz
     crop_out = max(1, int(round(crop_seconds * teacher.rate_hz)))
     crop_mel = int(round(crop_out * ratio))
     optimizer = torch.optim.AdamW(student.parameters(), lr=lr, weight_decay=0.0)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda k: 0.5 * (1 + np.cos(np.pi * min(k, steps) / max(1, steps))))
     losses: list[float] = []
     student.train()
     for step in range(steps):
@@ -150,11 +217,21 @@ def distill_audio_encoder(teacher: Frontend, waves: Sequence[np.ndarray], *, ste
                                         crop_mel))
             target_batch.append(fit_length(targets[index][start:start + crop_out], crop_out))
         mel_t = torch.from_numpy(np.stack(mel_batch))
-        target_t = (torch.from_numpy(np.stack(target_batch)) - student.target_mean) / student.target_std
-        loss = nn.functional.mse_loss(student.forward_normalized(mel_t, crop_out), target_t)
+        target_t = torch.from_numpy(np.stack(target_batch))
+        pred = student.forward_normalized(mel_t, crop_out)
+        loss = nn.functional.mse_loss(pred, (target_t - student.target_mean) / student.target_std)
+        if token_scale is not None:
+            mean, std = token_scale
+            pred_tokens = token_map(pred * student.target_std + student.target_mean)
+            with torch.no_grad():
+                target_tokens = token_map(target_t)
+            token_loss = nn.functional.mse_loss((pred_tokens - mean) / std,
+                                                (target_tokens - mean) / std)
+            loss = token_loss + feature_weight * loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        schedule.step()
         losses.append(loss.item())
         if on_step is not None:
             on_step(step, losses[-1])

@@ -98,3 +98,44 @@ def test_distill_audio_command(channel_dataset, tmp_path, capsys):
     assert main(["distill-audio", str(channel_dataset), "--teacher", "mel", "-o", str(out),
                  "--split", "val"]) != 0
     assert "has no clips in the 'val' split" in capsys.readouterr().err
+
+
+def test_task_aware_loss_targets_the_tokens_and_continues_a_student():
+    """With a token map the loss is measured in its output space (here a projection that
+    ignores half of the teacher's dimensions): those dimensions stop mattering, the others
+    are learnt; ``init`` continues from a trained student without re-normalising it."""
+    teacher, waves = ToyTeacher(), _waves()
+    project = torch.nn.Linear(12, 4, bias=False)
+    with torch.no_grad():
+        project.weight.zero_()
+        project.weight[:, :6] = torch.randn(4, 6, generator=torch.Generator().manual_seed(1))
+    kwargs = dict(batch_size=4, crop_seconds=0.5, hidden=32, n_mels=16, lr=1e-2, seed=2)
+    student, losses = distill_audio_encoder(teacher, waves, steps=60, token_map=project,
+                                            feature_weight=0.0, **kwargs)
+    assert np.mean(losses[-10:]) < 0.5 * np.mean(losses[:5])
+    assert all(not p.requires_grad for p in project.parameters())
+    target = teacher(waves[2])
+    mel = torch.from_numpy(student.mel(waves[2]))[None]
+    with torch.no_grad():
+        feats = student(mel, target.shape[0])[0].numpy()
+    tokens = (feats - target) @ project.weight.numpy().T
+    assert np.mean(tokens ** 2) < 0.5 * np.mean((target @ project.weight.numpy().T
+                                                  - (target @ project.weight.numpy().T).mean(0)) ** 2)
+    more, more_losses = distill_audio_encoder(teacher, waves, steps=5, init=student,
+                                              token_map=project, feature_weight=0.0, **kwargs)
+    torch.testing.assert_close(more.target_std, student.target_std)
+    assert more is not student and more_losses[0] < 0.5 * losses[0]
+
+
+def test_student_reads_a_50_hz_mel_and_shipped_sources(tmp_path, monkeypatch):
+    """The default student reads log-mel every 320 samples (50 frames/s); ``package:NAME``
+    sources resolve among the package's weights."""
+    from diffusiontalker import whisper_encoder_file
+    from diffusiontalker.audio_distill import StudentConfig
+
+    encoder = CompactAudioEncoder(StudentConfig(n_mels=16, out_dim=6, out_rate_hz=50.0, hidden=8))
+    assert encoder.mel(np.zeros(16000, np.float32)).shape == (51, 16)
+    encoder.save(tmp_path / "enc.safetensors")
+    monkeypatch.setattr(whisper_encoder_file, "PACKAGE_WEIGHTS", tmp_path)
+    frontend = build_frontend(AudioEncoderConfig(kind="student", source="package:enc.safetensors"))
+    assert frontend(np.zeros(8000, np.float32)).shape == (25, 6)

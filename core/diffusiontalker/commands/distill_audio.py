@@ -10,12 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 HELP = "distil a compact mel audio encoder from a large frozen one (DiffusionTalker 2025)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", help="dataset whose speech is used (any format load_dataset reads)")
+    parser.add_argument("--audio-dir", action="append", default=[],
+                        help="also learn from every .wav/.flac in this folder (repeatable): the "
+                             "student needs no motion, so any speech helps")
     parser.add_argument("-o", "--output", required=True, help="student .safetensors to write")
     parser.add_argument("--teacher", required=True,
                         help="frozen frontend KIND:SOURCE, e.g. whisper:openai/whisper-tiny.en, "
@@ -24,16 +28,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-clips", type=int, default=0, help="use at most this many (0: all)")
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--crop", type=float, default=2.0, help="training crop in seconds")
-    parser.add_argument("--hidden", type=int, default=256, help="student width")
+    parser.add_argument("--crop", type=float, default=4.0, help="training crop in seconds")
+    parser.add_argument("--hidden", type=int, default=192, help="student width")
     parser.add_argument("--n-mels", type=int, default=80)
+    parser.add_argument("--mel-hop", type=int, default=320,
+                        help="16 kHz samples between the student's log-mel frames (320: 50 Hz)")
+    parser.add_argument("--for-model", metavar="CHECKPOINT",
+                        help="task-aware loss: match the tokens this model's audio adapter makes "
+                             "of the teacher's features (its frontend must be --teacher's)")
+    parser.add_argument("--init", metavar="STUDENT", help="continue from this trained student")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="device of the teacher")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..audio_distill import distill_audio_encoder
+    from ..audio import load_audio
+    from ..audio_distill import AdapterTokens, distill_audio_encoder
     from ..audio_encoders import AudioEncoderConfig, build_frontend
     from ..datasets import load_dataset
     from ..errors import DatasetError
@@ -46,18 +57,38 @@ def run(args: argparse.Namespace) -> int:
         raise DatasetError(f"dataset {args.data} has no clips in the {args.split!r} split")
     teacher = build_frontend(AudioEncoderConfig.from_dict(audio_config(args.teacher)), args.device)
     waves = [clip.load_audio() for clip in clips]
+    for folder in args.audio_dir:
+        files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in (".wav", ".flac"))
+        if not files:
+            raise DatasetError(f"--audio-dir {folder} holds no .wav or .flac files")
+        waves += [load_audio(p) for p in files]
     every = max(1, args.steps // 20)
+    token_map = init = None
+    if args.for_model:
+        from ..checkpoint import load_model
+
+        adapter = load_model(args.for_model).adapter
+        if adapter.in_dim != teacher.dim:
+            raise DatasetError(f"{args.for_model}'s audio adapter reads {adapter.in_dim}-wide "
+                               f"features; the teacher frontend gives {teacher.dim}")
+        token_map = AdapterTokens(adapter)
+    if args.init:
+        from ..audio_distill import CompactAudioEncoder
+
+        init = CompactAudioEncoder.load(args.init)
 
     def report(step: int, loss: float) -> None:
         if step % every == 0 or step == args.steps - 1:
-            print(f"step {step + 1}/{args.steps}  feature mse {loss:.4f}", file=sys.stderr)
+            print(f"step {step + 1}/{args.steps}  loss {loss:.4f}", file=sys.stderr)
 
     student, losses = distill_audio_encoder(
         teacher, waves, steps=args.steps, batch_size=args.batch_size, crop_seconds=args.crop,
-        hidden=args.hidden, n_mels=args.n_mels, lr=args.lr, seed=args.seed, on_step=report)
+        hidden=args.hidden, n_mels=args.n_mels, mel_hop=args.mel_hop, lr=args.lr,
+        token_map=token_map, init=init, seed=args.seed, on_step=report)
     path = student.save(args.output)
     print(json.dumps({"output": str(path), "clips": len(waves), "teacher": teacher.cache_key(),
                       "first_loss": losses[0] if losses else None,
                       "final_loss": losses[-1] if losses else None,
                       "parameters": sum(p.numel() for p in student.parameters())}))
     return 0
+

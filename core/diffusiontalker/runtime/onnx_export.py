@@ -164,7 +164,8 @@ def _frontend(model: Any) -> tuple[dict[str, Any], Any]:
             return self.encoder(mel, num_out[0])
 
     entry = {"kind": "student", "file": FRONTEND_FILE, "n_mels": int(frontend.model.config.n_mels),
-             "rate_hz": float(frontend.rate_hz), "dim": int(frontend.dim)}
+             "mel_hop": int(frontend.model.config.mel_hop), "rate_hz": float(frontend.rate_hz),
+             "dim": int(frontend.dim)}
     return entry, Student().eval()
 
 

@@ -139,7 +139,9 @@ class OrtTalker:
         wave = np.asarray(wave, np.float32).reshape(-1)
         if self.frontend["kind"] == "whisper":
             return self.whisper_features(wave)
-        mel = log_mel(wave, n_mels=int(self.frontend["n_mels"]))
+        # the student's log-mel hop is recorded by its export (older exports: 160, 100 Hz)
+        mel = log_mel(wave, n_mels=int(self.frontend["n_mels"]),
+                      hop=int(self.frontend.get("mel_hop", 160)))
         count = self.num_features(wave.shape[0])
         if self.frontend["kind"] == "student":
             mel = self.sessions["frontend"].run(None, {

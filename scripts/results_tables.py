@@ -35,6 +35,8 @@ def main(folder: str) -> None:
               f"{k.get('identity_top1', float('nan')):.2f} | "
               f"{k.get('identity_control_accuracy', float('nan')):.2f} |")
     print()
+    _paired_table(root)
+    print()
     print("| model | mean envelope r (9 clips) | best-lag r | /p b m/ closed | "
           "ARCTIC r | ARCTIC /p b m/ | ARCTIC aperture in silence | clips closed in silence |")
     print("|---|---|---|---|---|---|---|---|")
@@ -50,6 +52,33 @@ def main(folder: str) -> None:
               f"{arctic['bilabials_closed']}/{arctic['bilabials']} | "
               f"{1000 * arctic['silence_median_aperture']:.1f} mm | "
               f"{s['silence_rest_closed']}/{s['clips_with_silence']} |")
+
+
+def _paired_table(root: Path) -> None:
+    """LVE of each model against the teacher's DDIM-8 and full-step runs, paired by clip:
+    the mean per-clip difference relative to the reference's mean LVE, with a 95% interval
+    (1.96 standard errors of the per-clip differences)."""
+    import numpy as np
+
+    print("| model | vs | LVE difference (known) | LVE difference (held-out ids) |")
+    print("|---|---|---|---|")
+    for key, label in ROWS:
+        for ref in ("teacher8", "teacher256"):
+            if key in ("teacher256", ref):
+                continue
+            cells = []
+            for group in ("known", "heldout"):
+                a, b = _load(root / f"{key}_{group}.json"), _load(root / f"{ref}_{group}.json")
+                if not (a and b and "per_clip" in a and "per_clip" in b):
+                    cells.append("n/a")
+                    continue
+                assert a["per_clip"]["clip"] == b["per_clip"]["clip"], "different clips"
+                x, y = np.array(a["per_clip"]["head_lve"]), np.array(b["per_clip"]["head_lve"])
+                diff = (x - y) / y.mean()
+                half = 1.96 * diff.std(ddof=1) / np.sqrt(diff.size)
+                cells.append(f"{100 * diff.mean():+.1f}% ± {100 * half:.1f}%")
+            ref_label = dict(ROWS)[ref].split(",")[0] + (", DDIM-8" if ref == "teacher8" else ", 256")
+            print(f"| {label} | {ref_label} | {cells[0]} | {cells[1]} |")
 
 
 if __name__ == "__main__":

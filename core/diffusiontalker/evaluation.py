@@ -64,6 +64,7 @@ def evaluate_model(talker, corpus, split: str = "test", steps: int | None = None
         raise DatasetError(f"the dataset has no clips in the {split!r} split")
     steps = int(steps or talker.default_steps)
     per_clip: dict[str, list[float]] = {}
+    clip_ids: list[str] = []
     sims, labels = [], []
     for clip in clips:
         wave, gt = clip.load_pair()
@@ -71,18 +72,23 @@ def evaluate_model(talker, corpus, split: str = "test", steps: int | None = None
         samples = [talker.generate(wave, SAMPLE_RATE, identity=clip.speaker if known else None,
                                    steps=steps, seed=s).data for s in seeds]
         frames = min(gt.shape[0], samples[0].shape[0])
-        pred, gt = samples[0][:frames], gt[:frames]
-        scores = _clip_scores(metrics, talker, pred, gt, lip_idx, upper_idx)
+        gt = gt[:frames]
+        preds = [sample[:frames] for sample in samples]
+        # error metrics: the mean over the seeds' samples (less noisy than one sample)
+        scores = _mean_scores([_clip_scores(metrics, talker, pred, gt, lip_idx, upper_idx)
+                               for pred in preds])
         if len(samples) > 1:
-            scores["diversity"] = float(metrics.diversity(np.stack([s[:frames] for s in samples])))
+            scores["diversity"] = float(metrics.diversity(np.stack(preds)))
         if rig is not None:
-            pv, gv = rig.apply(pred), rig.apply(gt)
-            scores["head_lve"] = float(metrics.lve(pv, gv, lip_idx))
-            fdd = float(metrics.fdd(pv, gv, upper_idx))
-            scores.update(head_fdd=fdd, head_fdd_abs=abs(fdd))
+            gv = rig.apply(gt)
+            heads = [rig.apply(pred) for pred in preds]
+            fdds = [float(metrics.fdd(pv, gv, upper_idx)) for pv in heads]
+            scores.update(head_lve=float(np.mean([metrics.lve(pv, gv, lip_idx) for pv in heads])),
+                          head_fdd=float(np.mean(fdds)),
+                          head_fdd_abs=float(np.mean(np.abs(fdds))))
             if len(samples) > 1:
-                scores["head_diversity"] = float(metrics.diversity(
-                    np.stack([rig.apply(s[:frames]) for s in samples])))
+                scores["head_diversity"] = float(metrics.diversity(np.stack(heads)))
+        clip_ids.append(clip.id)
         for name, value in scores.items():
             per_clip.setdefault(name, []).append(value)
         if known:
@@ -94,7 +100,17 @@ def evaluate_model(talker, corpus, split: str = "test", steps: int | None = None
     if sims:
         results["identity_top1"] = float(metrics.top1_retrieval(np.stack(sims), np.array(labels)))
     return {"split": split, "speakers": speakers, "clips": len(clips), "steps": steps,
-            "seeds": list(seeds), "metrics": results}
+            "seeds": list(seeds), "metrics": results,
+            "per_clip": {"clip": clip_ids, **{k: v for k, v in per_clip.items()
+                                              if k in PER_CLIP_KEYS}}}
+
+
+PER_CLIP_KEYS = ("head_lve", "channel_lve", "channel_mse", "lve", "lve_all_vertices")
+
+
+def _mean_scores(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Per-metric means over several samples' scores."""
+    return {name: float(np.mean([run[name] for run in runs])) for name in runs[0]}
 
 
 def _clip_scores(metrics, talker, pred, gt, lip_idx, upper_idx) -> dict[str, float]:

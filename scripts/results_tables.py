@@ -9,10 +9,13 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 ROWS = [("teacher256", "teacher, 256 steps"), ("teacher8", "teacher, DDIM respaced to 8"),
         ("student8", "**student, 8 steps (shipped)**"), ("student4", "student, 4 steps"),
         ("student2", "student, 2 steps"),
         ("student8c", "student, 8 steps, compact audio encoder")]
+REFERENCES = {"teacher8": "teacher, DDIM-8", "teacher256": "teacher, 256"}
 
 
 def _load(path: Path) -> dict | None:
@@ -59,12 +62,10 @@ def _paired_table(root: Path) -> None:
     """LVE of each model against the teacher's DDIM-8 and full-step runs, paired by clip:
     the mean per-clip difference relative to the reference's mean LVE, with a 95% interval
     (1.96 standard errors of the per-clip differences)."""
-    import numpy as np
-
     print("| model | vs | LVE difference (known) | LVE difference (held-out ids) |")
     print("|---|---|---|---|")
     for key, label in ROWS:
-        for ref in ("teacher8", "teacher256"):
+        for ref, ref_label in REFERENCES.items():
             if key in ("teacher256", ref):
                 continue
             cells = []
@@ -78,7 +79,6 @@ def _paired_table(root: Path) -> None:
                 diff = (x - y) / y.mean()
                 half = 1.96 * diff.std(ddof=1) / np.sqrt(diff.size)
                 cells.append(f"{100 * diff.mean():+.1f}% ± {100 * half:.1f}%")
-            ref_label = dict(ROWS)[ref].split(",")[0] + (", DDIM-8" if ref == "teacher8" else ", 256")
             print(f"| {label} | {ref_label} | {cells[0]} | {cells[1]} |")
 
 

@@ -32,6 +32,7 @@ from .audio_encoders import (
     interpolate_to_frames,
 )
 from .features import log_mel
+from .training_data import cosine_lr
 
 
 @dataclass
@@ -203,11 +204,11 @@ def distill_audio_encoder(teacher: Frontend, waves: Sequence[np.ndarray], *, ste
     crop_out = max(1, int(round(crop_seconds * teacher.rate_hz)))
     crop_mel = int(round(crop_out * ratio))
     optimizer = torch.optim.AdamW(student.parameters(), lr=lr, weight_decay=0.0)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda k: 0.5 * (1 + np.cos(np.pi * min(k, steps) / max(1, steps))))
     losses: list[float] = []
     student.train()
     for step in range(steps):
+        for group in optimizer.param_groups:
+            group["lr"] = cosine_lr(step, steps, lr)
         mel_batch, target_batch = [], []
         for index in rng.integers(0, len(waves), size=batch_size):
             start = int(rng.integers(0, max(1, targets[index].shape[0] - crop_out) + 1))
@@ -231,7 +232,6 @@ def distill_audio_encoder(teacher: Frontend, waves: Sequence[np.ndarray], *, ste
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        schedule.step()
         losses.append(loss.item())
         if on_step is not None:
             on_step(step, losses[-1])

@@ -179,8 +179,9 @@ class AudioAdapter(nn.Module):
     """Trainable map from frontend features to per-motion-frame audio tokens.
 
     ``kind="conv"`` (for log-mel): LayerNorm, three 1-D convolutions (kernel 3, dilations
-    1, 2, 4; receptive field 150 ms at 100 Hz) with GELU, a linear output: the compact encoder
-    of DiffusionTalker 2025 (a few hundred k parameters at ``d_model=256``).
+    1, 2, 4; receptive field 150 ms at 100 Hz) with GELU, a linear output (a few hundred k
+    parameters at ``d_model=256``); the compact student encoder of DiffusionTalker 2025 is a
+    deeper stack of its own (``audio_distill.CompactAudioEncoder``).
     ``kind="linear"`` (for pretrained features): LayerNorm and a two-layer MLP.
     Both are followed by :func:`interpolate_to_frames` to ``fps``.
     """

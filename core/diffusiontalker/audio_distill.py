@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .audio import SAMPLE_RATE
+from .audio import SAMPLE_RATE, resample
 from .audio_encoders import (
     AudioEncoderConfig,
     AudioEncoderError,
@@ -142,6 +142,45 @@ class StudentFrontend(Frontend):
         return fit_length(out, count)
 
 
+def augment_speech(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A randomly "re-recorded" variant of a 16 kHz utterance, for frontend distillation.
+
+    Encoder distillation needs no labels (the teacher reads the variant too), so voice and
+    channel variety is free: a playback-speed change of 0.85-1.18x (pitch and vocal-tract
+    length move together, as in VTLP, Jaitly & Hinton 2013), a first-order spectral tilt
+    (microphone colour), with probability 0.5 a synthetic room (an exponentially decaying
+    noise impulse response, RT60 0.1-0.6 s), with probability 0.6 white or brown noise at
+    15-40 dB SNR, and a gain of -18 to +3 dB (peaks limited to 0.99).
+    """
+    x = np.asarray(wave, np.float64).reshape(-1)
+    speed = float(np.exp(rng.uniform(np.log(0.85), np.log(1.18))))
+    x = resample(x.astype(np.float32), int(round(SAMPLE_RATE * speed))).astype(np.float64)
+    rms = float(np.sqrt(np.mean(x ** 2))) + 1e-9
+    tilt = rng.uniform(-0.6, 0.6)
+    x[1:] = x[1:] + tilt * x[:-1]
+    if rng.random() < 0.5:
+        rt60 = rng.uniform(0.1, 0.6)
+        t = np.arange(int(rt60 * SAMPLE_RATE)) / SAMPLE_RATE
+        tail = rng.standard_normal(t.size) * np.exp(-6.9 * t / rt60)
+        tail *= rng.uniform(0.2, 0.7) / (np.sqrt(np.sum(tail ** 2)) + 1e-9)
+        n = x.size + tail.size
+        wet = np.fft.irfft(np.fft.rfft(x, n) * np.fft.rfft(tail, n), n)[: x.size]
+        x = x + wet
+    x *= rms / (float(np.sqrt(np.mean(x ** 2))) + 1e-9)
+    if rng.random() < 0.6:
+        noise = rng.standard_normal(x.size)
+        if rng.random() < 0.5:  # brown: integrated white noise, mean removed
+            noise = np.cumsum(noise)
+            noise -= np.convolve(noise, np.ones(801) / 801, mode="same")
+        noise *= rms / (np.sqrt(np.mean(noise ** 2)) + 1e-9) / 10 ** (rng.uniform(15, 40) / 20)
+        x = x + noise
+    x *= 10 ** (rng.uniform(-18, 3) / 20)
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    if peak > 0.99:
+        x *= 0.99 / peak
+    return x.astype(np.float32)
+
+
 class AdapterTokens(nn.Module):
     """A trained model's audio adapter as a ``token_map``: features -> its tokens, at the
     feature rate (``AudioAdapter.encode``), for the task-aware distillation loss."""
@@ -160,6 +199,7 @@ def distill_audio_encoder(teacher: Frontend, waves: Sequence[np.ndarray], *, ste
                           dilations: Sequence[int] = (1, 2, 4, 8, 16, 1), lr: float = 1e-3,
                           seed: int = 0, token_map: nn.Module | None = None,
                           feature_weight: float = 0.1, init: CompactAudioEncoder | None = None,
+                          identity: nn.Module | None = None, identity_weight: float = 1.0,
                           on_step: Callable[[int, float], None] | None = None,
                           ) -> tuple[CompactAudioEncoder, list[float]]:
     """Train a compact mel student to regress ``teacher``'s features (feature MSE).
@@ -171,11 +211,19 @@ def distill_audio_encoder(teacher: Frontend, waves: Sequence[np.ndarray], *, ste
     ``token_map`` (frozen; e.g. a trained model's audio adapter ``encode``) makes the loss
     task-aware: the MSE between ``token_map`` of the student's and of the teacher's features
     (each token dimension standardised), plus ``feature_weight`` times the feature MSE, so the
-    student spends its capacity on what the motion model reads. ``init`` continues from a
-    trained student instead of a new one. Returns the student (eval mode) and the loss per step.
+    student spends its capacity on what the motion model reads. ``identity`` (frozen; the
+    model's :class:`~diffusiontalker.identity.IdentityLibrary`, with ``token_map``) adds
+    ``identity_weight`` times the KL divergence from the library-match distribution
+    ``softmax(cos(g(a), E_j)/τ)`` of the teacher's tokens to the student's (Hinton et al. 2015
+    distillation on the identity lookup), so "match identity from the voice" keeps naming the
+    same speakers: the mean/std pooling of the style encoder is sensitive to small, consistent
+    token offsets that the token MSE barely sees. ``init`` continues from a trained student
+    instead of a new one. Returns the student (eval mode) and the loss per step.
     """
     if not waves:
         raise AudioEncoderError("distillation needs at least one wave")
+    if identity is not None and token_map is None:
+        raise AudioEncoderError("the identity loss reads tokens: it needs a token_map")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     if init is None:
@@ -200,6 +248,8 @@ def distill_audio_encoder(teacher: Frontend, waves: Sequence[np.ndarray], *, ste
         token_mean, token_std = tokens.mean(0), tokens.std(0) + 1e-5
         token_scale = (token_mean, token_std)
         del tokens
+    if identity is not None:
+        identity = identity.eval().requires_grad_(False)
     ratio = config.mel_rate_hz / teacher.rate_hz
     crop_out = max(1, int(round(crop_seconds * teacher.rate_hz)))
     crop_mel = int(round(crop_out * ratio))
@@ -229,6 +279,12 @@ def distill_audio_encoder(teacher: Frontend, waves: Sequence[np.ndarray], *, ste
             token_loss = nn.functional.mse_loss((pred_tokens - mean) / std,
                                                 (target_tokens - mean) / std)
             loss = token_loss + feature_weight * loss
+            if identity is not None:
+                with torch.no_grad():
+                    target_match = identity.logits(target_tokens).softmax(-1)
+                loss = loss + identity_weight * nn.functional.kl_div(
+                    identity.logits(pred_tokens).log_softmax(-1), target_match,
+                    reduction="batchmean")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -54,6 +54,7 @@ class DistillConfig:
     window_seconds: float = 4.0
     lr: float = 1e-4
     weighting: str = "truncated_snr"
+    data_weight: float = 0.0  # λ: the student's target is x̃ + λ (x − x̃) (0: plain distillation)
     grad_clip: float = 1.0
     seed: int = 0
     log_every: int = 25
@@ -87,8 +88,14 @@ def freeze_conditioning(model: DiffusionTalker) -> None:
 
 
 def distillation_loss(student: DiffusionTalker, teacher: DiffusionTalker, batch, n_steps: int,
-                      generator: torch.Generator, weighting: str) -> tuple[torch.Tensor, dict]:
-    """One batch of a round whose student takes ``n_steps`` steps (teacher: 2N)."""
+                      generator: torch.Generator, weighting: str,
+                      data_weight: float = 0.0) -> tuple[torch.Tensor, dict]:
+    """One batch of a round whose student takes ``n_steps`` steps (teacher: 2N).
+
+    ``data_weight`` λ moves the target from the teacher's two-step ``x̃`` towards the clean
+    data: ``x̃ + λ (x − x̃)``, i.e. the distillation loss plus λ/(1−λ) times the ordinary
+    x-prediction loss at the student's own times (up to a constant factor).
+    """
     device = next(student.parameters()).device
     with torch.no_grad():
         x, cond = batch_conditioning(teacher, batch, device)
@@ -102,6 +109,8 @@ def distillation_loss(student: DiffusionTalker, teacher: DiffusionTalker, batch,
         x_hat2 = teacher.denoise(z_mid, u_mid.float().to(device), cond)
         z_next = ddim_step(z_mid, x_hat2, u_mid, u_next)
         x_tilde = distillation_target(z_u, z_next, x_hat2, u, u_next)
+        if data_weight:
+            x_tilde = x_tilde + data_weight * (x - x_tilde)
         w = loss_weight(u, weighting).float().to(device)
     x_student = student.denoise(z_u, u.float().to(device), cond)
     loss = masked_mse(x_student, x_tilde, cond.mask, weight=w)
@@ -170,7 +179,7 @@ def distill(cfg: DistillConfig, resume: bool = False, show_progress: bool = True
             for group in optimizer.param_groups:
                 group["lr"] = cosine_lr(step, cfg.steps_per_round, cfg.lr)
             loss, parts = distillation_loss(student, teacher, sampler.batch(cfg.batch_size),
-                                            n_steps, gen, cfg.weighting)
+                                            n_steps, gen, cfg.weighting, cfg.data_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)

@@ -137,3 +137,31 @@ def test_held_out_speakers_get_no_library_row(tmp_path):
                                                steps_per_round=1, batch_size=2)))
     assert student.identity.names == meta["speakers"][:-1]
     assert student.identity.embeddings.shape[0] == len(meta["speakers"]) - 1
+
+
+def test_data_weight_pulls_the_distillation_target_to_the_data(tmp_path):
+    """λ = 1 makes the target the clean data (the loss no longer depends on the teacher);
+    λ = 0 is plain progressive distillation (it does)."""
+    from diffusiontalker.audio_encoders import build_frontend
+    from diffusiontalker.distill import distillation_loss
+    from diffusiontalker.training_data import open_corpus
+
+    data = write_toy_dataset(tmp_path / "data", "channels", clips_per_speaker=1)
+    path = train(_train_cfg(data, tmp_path / "t.safetensors", steps=2, val_every=100,
+                            save_every=100), show_progress=False)
+    teacher = checkpoint.load_model(path).eval()
+    other = checkpoint.load_model(path).eval()
+    with torch.no_grad():
+        for p in other.denoiser.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    _, sampler, _ = open_corpus(str(data), build_frontend(teacher.config.audio), 1.0, 0, None)
+    batch = sampler.batch(4)
+
+    def loss(t, weight):
+        gen = torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            return distillation_loss(teacher, t, batch, 4, gen, "truncated_snr", weight)[0].item()
+
+    assert loss(teacher, 1.0) == pytest.approx(loss(other, 1.0), rel=1e-6)
+    assert loss(teacher, 0.0) != pytest.approx(loss(other, 0.0), rel=1e-3)
+    assert loss(teacher, 0.5) != pytest.approx(loss(teacher, 0.0), rel=1e-3)

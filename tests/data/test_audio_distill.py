@@ -89,10 +89,10 @@ def test_distill_audio_command(channel_dataset, tmp_path, capsys):
     out = tmp_path / "student.safetensors"
     code = main(["distill-audio", str(channel_dataset), "--teacher", "mel", "-o", str(out),
                  "--steps", "3", "--batch-size", "2", "--crop", "0.3", "--hidden", "8",
-                 "--n-mels", "16", "--max-clips", "2"])
+                 "--n-mels", "16", "--max-clips", "2", "--augment", "1"])
     assert code == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary["clips"] == 2 and summary["output"] == str(out)
+    assert summary["clips"] == 4 and summary["output"] == str(out)  # 2 clips + 1 variant each
     frontend = build_frontend(AudioEncoderConfig(kind="student", source=str(out)))
     assert frontend.rate_hz == 100.0 and frontend.dim == 80  # the teacher's rate and width
     assert main(["distill-audio", str(channel_dataset), "--teacher", "mel", "-o", str(out),
@@ -139,3 +139,54 @@ def test_student_reads_a_50_hz_mel_and_shipped_sources(tmp_path, monkeypatch):
     monkeypatch.setattr(whisper_encoder_file, "PACKAGE_WEIGHTS", tmp_path)
     frontend = build_frontend(AudioEncoderConfig(kind="student", source="package:enc.safetensors"))
     assert frontend(np.zeros(8000, np.float32)).shape == (25, 6)
+
+
+def test_augmented_speech_is_a_seeded_re_recording():
+    """A variant keeps the speech's sample rate contract (speed 0.85-1.18x changes the length
+    accordingly), stays finite and below clipping, differs from the input, and is seeded."""
+    from diffusiontalker.audio_distill import augment_speech
+
+    wave = _waves(1, 2.0)[0]
+    variants = [augment_speech(wave, np.random.default_rng(s)) for s in range(12)]
+    again = augment_speech(wave, np.random.default_rng(3))
+    np.testing.assert_array_equal(variants[3], again)
+    for v in variants:
+        assert v.dtype == np.float32 and np.isfinite(v).all()
+        assert 32000 / 1.19 <= v.shape[0] <= 32000 / 0.84
+        assert np.max(np.abs(v)) <= 0.99 + 1e-6 and np.sqrt(np.mean(v ** 2)) > 1e-3
+    assert len({v.shape[0] for v in variants}) > 6  # the speed really varies
+    same_length = [v for v in variants if v.shape[0] == wave.shape[0]]
+    assert all(not np.allclose(v, wave, atol=1e-3) for v in same_length)
+
+
+def test_identity_match_distillation_follows_the_teachers_lookup():
+    """With an identity library the loss adds KL(teacher match || student match): training
+    with it brings the student's library-match distribution closer to the teacher's than the
+    same run without it; it needs a token map."""
+    from diffusiontalker.identity import IdentityConfig, IdentityLibrary
+
+    teacher, waves = ToyTeacher(), _waves(6, 1.0)
+    torch.manual_seed(3)
+    library = IdentityLibrary(IdentityConfig(names=["a", "b", "c"], dim=4, audio_dim=12, hidden=8))
+    project = torch.nn.Identity()
+    kwargs = dict(batch_size=4, crop_seconds=0.5, hidden=16, n_mels=16, lr=1e-2, seed=4,
+                  token_map=project, feature_weight=0.0)
+
+    def match_kl(student):
+        total = 0.0
+        for w in waves:
+            target = torch.from_numpy(teacher(w))[None]
+            with torch.no_grad():
+                pred = student(torch.from_numpy(student.mel(w))[None], target.shape[1])
+                p = library.logits(target).softmax(-1)
+                total += float(torch.nn.functional.kl_div(library.logits(pred).log_softmax(-1),
+                                                          p, reduction="batchmean"))
+        return total / len(waves)
+
+    without, _ = distill_audio_encoder(teacher, waves, steps=40, **kwargs)
+    with_id, losses = distill_audio_encoder(teacher, waves, steps=40, identity=library,
+                                            identity_weight=5.0, **kwargs)
+    assert all(not p.requires_grad for p in library.parameters())
+    assert match_kl(with_id) < match_kl(without)
+    with pytest.raises(AudioEncoderError, match="needs a token_map"):
+        distill_audio_encoder(teacher, waves, steps=1, identity=library)

@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window", type=float, default=4.0)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--weighting", default="truncated_snr", choices=("truncated_snr", "snr_plus_one"))
+    parser.add_argument("--data-weight", type=float, default=0.0,
+                        help="λ in [0, 1): pull the student's target towards the clean data, "
+                             "x̃ + λ (x − x̃) (0: plain progressive distillation)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache-dir")
     parser.add_argument("--device", default="cpu")
@@ -34,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
                         to_steps=args.to_steps, from_steps=args.from_steps,
                         steps_per_round=args.steps_per_round, batch_size=args.batch_size,
                         window_seconds=args.window, lr=args.lr, weighting=args.weighting,
-                        seed=args.seed, cache_dir=args.cache_dir, device=args.device)
+                        data_weight=args.data_weight, seed=args.seed, cache_dir=args.cache_dir,
+                        device=args.device)
     path = distill(cfg, resume=args.resume)
     print(json.dumps({"output": str(path), "log": str(cfg.log_path)}), file=sys.stderr)
     return 0

@@ -36,6 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--for-model", metavar="CHECKPOINT",
                         help="task-aware loss: match the tokens this model's audio adapter makes "
                              "of the teacher's features (its frontend must be --teacher's)")
+    parser.add_argument("--identity-weight", type=float, default=1.0,
+                        help="with --for-model: weight of the identity-match distillation term "
+                             "(0 turns it off)")
+    parser.add_argument("--augment", type=int, default=0, metavar="N",
+                        help="add N randomly re-recorded copies of every utterance (speed, "
+                             "tilt, room, noise, gain; see audio_distill.augment_speech)")
     parser.add_argument("--init", metavar="STUDENT", help="continue from this trained student")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
@@ -43,8 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from ..audio import load_audio
-    from ..audio_distill import AdapterTokens, distill_audio_encoder
+    from ..audio_distill import AdapterTokens, augment_speech, distill_audio_encoder
     from ..audio_encoders import AudioEncoderConfig, build_frontend
     from ..datasets import load_dataset
     from ..errors import DatasetError
@@ -62,16 +70,20 @@ def run(args: argparse.Namespace) -> int:
         if not files:
             raise DatasetError(f"--audio-dir {folder} holds no .wav or .flac files")
         waves += [load_audio(p) for p in files]
+    rng = np.random.default_rng(args.seed + 1)
+    waves += [augment_speech(w, rng) for _ in range(max(0, args.augment)) for w in list(waves)]
     every = max(1, args.steps // 20)
-    token_map = init = None
+    token_map = init = identity = None
     if args.for_model:
         from ..checkpoint import load_model
 
-        adapter = load_model(args.for_model).adapter
+        model = load_model(args.for_model)
+        adapter = model.adapter
         if adapter.in_dim != teacher.dim:
             raise DatasetError(f"{args.for_model}'s audio adapter reads {adapter.in_dim}-wide "
                                f"features; the teacher frontend gives {teacher.dim}")
         token_map = AdapterTokens(adapter)
+        identity = model.identity if args.identity_weight > 0 else None
     if args.init:
         from ..audio_distill import CompactAudioEncoder
 
@@ -84,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
     student, losses = distill_audio_encoder(
         teacher, waves, steps=args.steps, batch_size=args.batch_size, crop_seconds=args.crop,
         hidden=args.hidden, n_mels=args.n_mels, mel_hop=args.mel_hop, lr=args.lr,
-        token_map=token_map, init=init, seed=args.seed, on_step=report)
+        token_map=token_map, identity=identity, identity_weight=args.identity_weight,
+        init=init, seed=args.seed, on_step=report)
     path = student.save(args.output)
     print(json.dumps({"output": str(path), "clips": len(waves), "teacher": teacher.cache_key(),
                       "first_loss": losses[0] if losses else None,

@@ -31,8 +31,10 @@ from .audio_encoders import (
     fit_length,
     interpolate_to_frames,
 )
-from .features import log_mel
+from .features import LOG_FLOOR, log_mel, mel_filterbank, padded_hann
 from .training_data import cosine_lr
+
+N_FFT = 512  # log_mel's FFT size (a 400-sample window, zero-padded)
 
 
 @dataclass
@@ -72,10 +74,25 @@ class CompactAudioEncoder(nn.Module):
         self.head = nn.Linear(config.hidden, config.out_dim)
         self.register_buffer("target_mean", torch.zeros(config.out_dim))
         self.register_buffer("target_std", torch.ones(config.out_dim))
+        # log_mel's analysis window and filterbank for mel_torch (not saved: fixed by the config)
+        self.register_buffer("window", torch.tensor(padded_hann(400, N_FFT), dtype=torch.float32),
+                             persistent=False)
+        self.register_buffer("filterbank", torch.tensor(
+            mel_filterbank(SAMPLE_RATE, N_FFT, config.n_mels), dtype=torch.float32).T.contiguous(),
+            persistent=False)
 
     def mel(self, wave: np.ndarray) -> np.ndarray:
-        """The student's input for a 16 kHz wave, ``(F, n_mels)``."""
-        return log_mel(wave, n_mels=self.config.n_mels, hop=self.config.mel_hop)
+        """The student's input for a 16 kHz wave, ``(F, n_mels)`` (numpy, float64 maths)."""
+        return log_mel(wave, n_mels=self.config.n_mels, hop=self.config.mel_hop, n_fft=N_FFT)
+
+    def mel_torch(self, wave: torch.Tensor) -> torch.Tensor:
+        """:meth:`mel` in float32 torch on the encoder's device: the same centred frames,
+        window, filterbank and floor (agreeing to ~1e-5), about 5x faster on one CPU thread."""
+        padded = nn.functional.pad(wave.reshape(1, -1).float(), (N_FFT // 2, N_FFT // 2))[0]
+        frames = padded.unfold(0, N_FFT, self.config.mel_hop)
+        spectrum = torch.fft.rfft(frames * self.window)
+        power = spectrum.real.square() + spectrum.imag.square()
+        return torch.log(power @ self.filterbank + LOG_FLOOR)
 
     def forward_normalized(self, mel: torch.Tensor, num_out: int) -> torch.Tensor:
         h = self.inp(self.norm(mel).transpose(1, 2))
@@ -134,11 +151,11 @@ class StudentFrontend(Frontend):
         return f"{self.path.resolve()}:{stat.st_size}:{int(stat.st_mtime)}"
 
     def __call__(self, wave: np.ndarray) -> np.ndarray:
-        wave = np.asarray(wave, dtype=np.float32).reshape(-1)
-        mel = torch.from_numpy(self.model.mel(wave))[None]
+        wave = np.array(wave, dtype=np.float32).reshape(-1)
         count = self.num_features(wave.shape[0])
         with torch.inference_mode():
-            out = self.model(mel.to(self.device), count)[0].float().cpu().numpy()
+            mel = self.model.mel_torch(torch.from_numpy(wave).to(self.device))
+            out = self.model(mel[None], count)[0].float().cpu().numpy()
         return fit_length(out, count)
 
 

@@ -55,7 +55,7 @@ def mel_filterbank(sample_rate: int = 16000, n_fft: int = 512, n_mels: int = 80,
 
 
 @lru_cache(maxsize=8)
-def _padded_hann(win: int, n_fft: int) -> np.ndarray:
+def padded_hann(win: int, n_fft: int) -> np.ndarray:
     """Periodic Hann window of length ``win``, zero-padded to ``n_fft`` around the centre."""
     window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(win) / win)
     left = (n_fft - win) // 2
@@ -78,7 +78,7 @@ def mel_power(wave: np.ndarray, sample_rate: int = 16000, n_mels: int = 80, hop:
         raise ValueError(f"window {win} is longer than the FFT size {n_fft}")
     padded = np.pad(wave, n_fft // 2, mode=pad_mode)
     num_frames = 1 + (padded.shape[0] - n_fft) // hop
-    window = _padded_hann(win, n_fft)
+    window = padded_hann(win, n_fft)
     bank = mel_filterbank(sample_rate, n_fft, n_mels)
     out = np.empty((num_frames, n_mels), dtype=np.float64)
     for start in range(0, num_frames, _FRAMES_PER_CHUNK):

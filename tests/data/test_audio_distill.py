@@ -190,3 +190,16 @@ def test_identity_match_distillation_follows_the_teachers_lookup():
     assert match_kl(with_id) < match_kl(without)
     with pytest.raises(AudioEncoderError, match="needs a token_map"):
         distill_audio_encoder(teacher, waves, steps=1, identity=library)
+
+
+def test_torch_log_mel_agrees_with_the_numpy_one():
+    """The frontend's float32 torch log-mel is the numpy log_mel the student was trained on."""
+    from diffusiontalker.audio_distill import StudentConfig
+
+    encoder = CompactAudioEncoder(StudentConfig(n_mels=40, out_dim=6, out_rate_hz=50.0, hidden=8))
+    for wave in [*_waves(2, 1.3), np.zeros(5000, np.float32), np.zeros(1, np.float32)]:
+        expected = encoder.mel(wave)
+        got = encoder.mel_torch(torch.from_numpy(wave)).numpy()
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, atol=1e-4)
+    assert "window" not in encoder.state_dict()  # fixed by the config, never saved

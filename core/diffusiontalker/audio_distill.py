@@ -159,19 +159,20 @@ class StudentFrontend(Frontend):
         return fit_length(out, count)
 
 
-def augment_speech(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def augment_speech(wave: np.ndarray, rng: np.random.Generator,
+                   speed: tuple[float, float] = (0.85, 1.18)) -> np.ndarray:
     """A randomly "re-recorded" variant of a 16 kHz utterance, for frontend distillation.
 
     Encoder distillation needs no labels (the teacher reads the variant too), so voice and
-    channel variety is free: a playback-speed change of 0.85-1.18x (pitch and vocal-tract
-    length move together, as in VTLP, Jaitly & Hinton 2013), a first-order spectral tilt
+    channel variety is free: a playback-speed change drawn log-uniformly from ``speed``
+    (default 0.85-1.18x; pitch and vocal-tract length move together, as in VTLP, Jaitly & Hinton 2013), a first-order spectral tilt
     (microphone colour), with probability 0.5 a synthetic room (an exponentially decaying
     noise impulse response, RT60 0.1-0.6 s), with probability 0.6 white or brown noise at
     15-40 dB SNR, and a gain of -18 to +3 dB (peaks limited to 0.99).
     """
     x = np.asarray(wave, np.float64).reshape(-1)
-    speed = float(np.exp(rng.uniform(np.log(0.85), np.log(1.18))))
-    x = resample(x.astype(np.float32), int(round(SAMPLE_RATE * speed))).astype(np.float64)
+    factor = float(np.exp(rng.uniform(np.log(speed[0]), np.log(speed[1]))))
+    x = resample(x.astype(np.float32), int(round(SAMPLE_RATE * factor))).astype(np.float64)
     rms = float(np.sqrt(np.mean(x ** 2))) + 1e-9
     tilt = rng.uniform(-0.6, 0.6)
     x[1:] = x[1:] + tilt * x[:-1]
@@ -196,6 +197,34 @@ def augment_speech(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if peak > 0.99:
         x *= 0.99 / peak
     return x.astype(np.float32)
+
+
+def prune_encoder(encoder: CompactAudioEncoder, hidden: int) -> CompactAudioEncoder:
+    """A narrower copy keeping the ``hidden`` residual channels of largest weight norm.
+
+    Every block adds to the same residual stream, so a channel is scored by the L2 norm of
+    everything that writes it or reads it (input conv rows, block rows and columns, head
+    columns) and the rest are cut (structured magnitude pruning, Li et al. 2017, arXiv
+    1608.08710); a short distillation run then recovers what the cut channels carried.
+    """
+    if not 0 < hidden <= encoder.config.hidden:
+        raise AudioEncoderError(f"cannot prune a {encoder.config.hidden}-wide encoder to {hidden}")
+    score = encoder.inp.weight.detach().pow(2).sum((1, 2)) + encoder.head.weight.detach().pow(2).sum(0)
+    for conv in encoder.blocks:
+        w = conv.weight.detach().pow(2)
+        score = score + w.sum((1, 2)) + w.sum((0, 2))
+    keep = torch.argsort(score, descending=True)[:hidden].sort().values
+    config = copy.deepcopy(encoder.config)
+    config.hidden = hidden
+    pruned = CompactAudioEncoder(config)
+    state = {k: v.clone() for k, v in encoder.state_dict().items()}
+    state["inp.weight"], state["inp.bias"] = state["inp.weight"][keep], state["inp.bias"][keep]
+    for i in range(len(encoder.blocks)):
+        state[f"blocks.{i}.weight"] = state[f"blocks.{i}.weight"][keep][:, keep]
+        state[f"blocks.{i}.bias"] = state[f"blocks.{i}.bias"][keep]
+    state["head.weight"] = state["head.weight"][:, keep]
+    pruned.load_state_dict(state, strict=True)
+    return pruned.eval().requires_grad_(False)
 
 
 class AdapterTokens(nn.Module):

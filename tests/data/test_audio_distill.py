@@ -203,3 +203,35 @@ def test_torch_log_mel_agrees_with_the_numpy_one():
         assert got.shape == expected.shape
         np.testing.assert_allclose(got, expected, atol=1e-4)
     assert "window" not in encoder.state_dict()  # fixed by the config, never saved
+
+
+def test_pruning_keeps_the_strongest_residual_channels():
+    """A pruned copy is narrower, saves and loads, and equals the original exactly when the
+    cut channels carry nothing; a wider target is refused."""
+    from diffusiontalker.audio_distill import StudentConfig, prune_encoder
+
+    encoder = CompactAudioEncoder(StudentConfig(n_mels=16, out_dim=6, out_rate_hz=50.0, hidden=12))
+    dead = torch.tensor([1, 4, 5, 9])
+    with torch.no_grad():  # channels nothing writes or reads
+        encoder.inp.weight[dead] = 0
+        encoder.inp.bias[dead] = 0
+        for conv in encoder.blocks:
+            conv.weight[dead] = 0
+            conv.bias[dead] = 0
+            conv.weight[:, dead] = 0
+        encoder.head.weight[:, dead] = 0
+    pruned = prune_encoder(encoder, 8)
+    assert pruned.config.hidden == 8 and encoder.config.hidden == 12
+    mel = torch.randn(1, 40, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(pruned(mel, 20), encoder(mel, 20))
+    with pytest.raises(AudioEncoderError, match="cannot prune"):
+        prune_encoder(encoder, 13)
+
+
+def test_augmentation_speed_range_is_respected():
+    from diffusiontalker.audio_distill import augment_speech
+
+    wave = _waves(1, 1.0)[0]
+    lengths = [augment_speech(wave, np.random.default_rng(s), (1.4, 1.45)).shape[0] for s in range(4)]
+    assert all(16000 / 1.46 <= n <= 16000 / 1.39 for n in lengths)

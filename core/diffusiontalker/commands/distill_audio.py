@@ -42,7 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--augment", type=int, default=0, metavar="N",
                         help="add N randomly re-recorded copies of every utterance (speed, "
                              "tilt, room, noise, gain; see audio_distill.augment_speech)")
-    parser.add_argument("--init", metavar="STUDENT", help="continue from this trained student")
+    parser.add_argument("--augment-speed", default="0.85,1.18", metavar="LO,HI",
+                        help="playback-speed range of the augmented copies")
+    parser.add_argument("--init", metavar="STUDENT",
+                        help="continue from this trained student (pruned to --hidden channels "
+                             "if that is narrower than the student)")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="device of the teacher")
@@ -71,7 +75,9 @@ def run(args: argparse.Namespace) -> int:
             raise DatasetError(f"--audio-dir {folder} holds no .wav or .flac files")
         waves += [load_audio(p) for p in files]
     rng = np.random.default_rng(args.seed + 1)
-    waves += [augment_speech(w, rng) for _ in range(max(0, args.augment)) for w in list(waves)]
+    speed = tuple(float(v) for v in args.augment_speed.split(","))
+    waves += [augment_speech(w, rng, speed) for _ in range(max(0, args.augment))
+              for w in list(waves)]
     every = max(1, args.steps // 20)
     token_map = init = identity = None
     if args.for_model:
@@ -85,9 +91,11 @@ def run(args: argparse.Namespace) -> int:
         token_map = AdapterTokens(adapter)
         identity = model.identity if args.identity_weight > 0 else None
     if args.init:
-        from ..audio_distill import CompactAudioEncoder
+        from ..audio_distill import CompactAudioEncoder, prune_encoder
 
         init = CompactAudioEncoder.load(args.init)
+        if args.hidden < init.config.hidden:
+            init = prune_encoder(init, args.hidden)
 
     def report(step: int, loss: float) -> None:
         if step % every == 0 or step == args.steps - 1:

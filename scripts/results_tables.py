@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 ROWS = [("teacher256", "teacher, 256 steps"), ("teacher8", "teacher, DDIM respaced to 8"),
-        ("student8", "**student, 8 steps (shipped)**"), ("student4", "student, 4 steps"),
+        ("student8", "student, 8 steps (Whisper features)"), ("student4", "student, 4 steps"),
         ("student2", "student, 2 steps"),
-        ("student8c", "student, 8 steps, compact audio encoder")]
+        ("student8c", "**student, 8 steps, compact audio encoder (shipped)**")]
 REFERENCES = {"teacher8": "teacher, DDIM-8", "teacher256": "teacher, 256"}
 
 

@@ -31,7 +31,7 @@ from .audio_encoders import (
     fit_length,
     interpolate_to_frames,
 )
-from .features import LOG_FLOOR, log_mel, mel_filterbank, padded_hann
+from .features import LOG_FLOOR, log_mel, mel_filterbank, normalize_level, padded_hann
 from .training_data import cosine_lr
 
 N_FFT = 512  # log_mel's FFT size (a 400-sample window, zero-padded)
@@ -46,6 +46,7 @@ class StudentConfig:
     teacher: str = ""  # the teacher frontend's cache key (provenance)
     mel_hop: int = 320  # 16 kHz samples between log-mel frames (320: 50 frames/s)
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 1)
+    level_rms: float = 0.0  # > 0: speech level of the input equalised to this RMS first
 
     def __post_init__(self) -> None:
         self.dilations = tuple(int(d) for d in self.dilations)
@@ -81,13 +82,21 @@ class CompactAudioEncoder(nn.Module):
             mel_filterbank(SAMPLE_RATE, N_FFT, config.n_mels), dtype=torch.float32).T.contiguous(),
             persistent=False)
 
+    def level(self, wave: np.ndarray) -> np.ndarray:
+        """The wave at the level the student reads (``features.normalize_level`` when the
+        config's ``level_rms`` is set, else unchanged)."""
+        wave = np.asarray(wave, np.float32).reshape(-1)
+        return normalize_level(wave, self.config.level_rms) if self.config.level_rms > 0 else wave
+
     def mel(self, wave: np.ndarray) -> np.ndarray:
         """The student's input for a 16 kHz wave, ``(F, n_mels)`` (numpy, float64 maths)."""
-        return log_mel(wave, n_mels=self.config.n_mels, hop=self.config.mel_hop, n_fft=N_FFT)
+        return log_mel(self.level(wave), n_mels=self.config.n_mels, hop=self.config.mel_hop,
+                       n_fft=N_FFT)
 
     def mel_torch(self, wave: torch.Tensor) -> torch.Tensor:
-        """:meth:`mel` in float32 torch on the encoder's device: the same centred frames,
-        window, filterbank and floor (agreeing to ~1e-5), about 5x faster on one CPU thread."""
+        """:meth:`mel` of a wave already at its :meth:`level`, in float32 torch on the
+        encoder's device: the same centred frames, window, filterbank and floor (agreeing to
+        ~1e-5), about 5x faster on one CPU thread."""
         padded = nn.functional.pad(wave.reshape(1, -1).float(), (N_FFT // 2, N_FFT // 2))[0]
         frames = padded.unfold(0, N_FFT, self.config.mel_hop)
         spectrum = torch.fft.rfft(frames * self.window)
@@ -154,21 +163,22 @@ class StudentFrontend(Frontend):
         wave = np.array(wave, dtype=np.float32).reshape(-1)
         count = self.num_features(wave.shape[0])
         with torch.inference_mode():
-            mel = self.model.mel_torch(torch.from_numpy(wave).to(self.device))
+            mel = self.model.mel_torch(torch.from_numpy(self.model.level(wave)).to(self.device))
             out = self.model(mel[None], count)[0].float().cpu().numpy()
         return fit_length(out, count)
 
 
 def augment_speech(wave: np.ndarray, rng: np.random.Generator,
-                   speed: tuple[float, float] = (0.85, 1.18)) -> np.ndarray:
+                   speed: tuple[float, float] = (0.85, 1.18),
+                   snr_db: tuple[float, float] = (15.0, 40.0)) -> np.ndarray:
     """A randomly "re-recorded" variant of a 16 kHz utterance, for frontend distillation.
 
     Encoder distillation needs no labels (the teacher reads the variant too), so voice and
     channel variety is free: a playback-speed change drawn log-uniformly from ``speed``
     (default 0.85-1.18x; pitch and vocal-tract length move together, as in VTLP, Jaitly & Hinton 2013), a first-order spectral tilt
     (microphone colour), with probability 0.5 a synthetic room (an exponentially decaying
-    noise impulse response, RT60 0.1-0.6 s), with probability 0.6 white or brown noise at
-    15-40 dB SNR, and a gain of -18 to +3 dB (peaks limited to 0.99).
+    noise impulse response, RT60 0.1-0.6 s), with probability 0.6 white or brown noise at an
+    SNR drawn from ``snr_db`` (default 15-40 dB), and a gain of -18 to +3 dB (peaks limited to 0.99).
     """
     x = np.asarray(wave, np.float64).reshape(-1)
     factor = float(np.exp(rng.uniform(np.log(speed[0]), np.log(speed[1]))))
@@ -190,7 +200,7 @@ def augment_speech(wave: np.ndarray, rng: np.random.Generator,
         if rng.random() < 0.5:  # brown: integrated white noise, mean removed
             noise = np.cumsum(noise)
             noise -= np.convolve(noise, np.ones(801) / 801, mode="same")
-        noise *= rms / (np.sqrt(np.mean(noise ** 2)) + 1e-9) / 10 ** (rng.uniform(15, 40) / 20)
+        noise *= rms / (np.sqrt(np.mean(noise ** 2)) + 1e-9) / 10 ** (rng.uniform(*snr_db) / 20)
         x = x + noise
     x *= 10 ** (rng.uniform(-18, 3) / 20)
     peak = float(np.max(np.abs(x))) if x.size else 0.0
@@ -246,6 +256,7 @@ def distill_audio_encoder(teacher: Frontend, waves: Sequence[np.ndarray], *, ste
                           seed: int = 0, token_map: nn.Module | None = None,
                           feature_weight: float = 0.1, init: CompactAudioEncoder | None = None,
                           identity: nn.Module | None = None, identity_weight: float = 1.0,
+                          level_rms: float | None = None,
                           on_step: Callable[[int, float], None] | None = None,
                           ) -> tuple[CompactAudioEncoder, list[float]]:
     """Train a compact mel student to regress ``teacher``'s features (feature MSE).
@@ -264,7 +275,9 @@ def distill_audio_encoder(teacher: Frontend, waves: Sequence[np.ndarray], *, ste
     distillation on the identity lookup), so "match identity from the voice" keeps naming the
     same speakers: the mean/std pooling of the style encoder is sensitive to small, consistent
     token offsets that the token MSE barely sees. ``init`` continues from a trained student
-    instead of a new one. Returns the student (eval mode) and the loss per step.
+    instead of a new one. ``level_rms`` sets the student's input level equalisation
+    (``StudentConfig.level_rms``; None: off for a new student, unchanged for ``init``).
+    Returns the student (eval mode) and the loss per step.
     """
     if not waves:
         raise AudioEncoderError("distillation needs at least one wave")
@@ -274,11 +287,13 @@ def distill_audio_encoder(teacher: Frontend, waves: Sequence[np.ndarray], *, ste
     rng = np.random.default_rng(seed)
     if init is None:
         config = StudentConfig(n_mels, teacher.dim, teacher.rate_hz, hidden, teacher.cache_key(),
-                               mel_hop, tuple(dilations))
+                               mel_hop, tuple(dilations), level_rms or 0.0)
         student = CompactAudioEncoder(config)
     else:
         student = copy.deepcopy(init).requires_grad_(True)
         config = student.config
+        if level_rms is not None:
+            config.level_rms = float(level_rms)
     targets = [np.asarray(teacher(np.asarray(w, np.float32)), np.float32) for w in waves]
     mels = [student.mel(np.asarray(w, np.float32)) for w in waves]
     if init is None:

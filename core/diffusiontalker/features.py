@@ -106,6 +106,24 @@ WHISPER_WINDOW_SAMPLES = 30 * 16000  # Whisper's encoder input: 30 s at 16 kHz, 
 WHISPER_LOG_FLOOR = 1e-10
 
 
+def normalize_level(wave16k: np.ndarray, target_rms: float) -> np.ndarray:
+    """The wave scaled so that its speech level is ``target_rms`` (float32, same length).
+
+    The level is the RMS of the loudest 30 % of 20 ms frames (so leading silence or pauses do
+    not count); digital silence (level under 1e-6) is returned unscaled. A log-mel with a
+    fixed floor is not gain-invariant (quiet speech sinks towards the floor), so a frontend
+    reading it can equalise the recording level first, as Whisper's per-window maximum does.
+    """
+    wave = np.asarray(wave16k, np.float32).reshape(-1)
+    frames = wave[: wave.shape[0] // 320 * 320].reshape(-1, 320) if wave.shape[0] >= 320 else wave[None]
+    energy = np.mean(frames.astype(np.float64) ** 2, axis=1)
+    loud = np.sort(energy)[int(0.7 * energy.shape[0]):]
+    level = float(np.sqrt(np.mean(loud))) if loud.size else 0.0
+    if level < 1e-6:
+        return wave
+    return (wave * (target_rms / level)).astype(np.float32)
+
+
 def whisper_log_mel(wave16k: np.ndarray, n_mels: int = 80) -> np.ndarray:
     """``(3000, n_mels)`` float32 log-mel input of Whisper's encoder for one 30 s window.
 

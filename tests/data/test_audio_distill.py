@@ -235,3 +235,39 @@ def test_augmentation_speed_range_is_respected():
     wave = _waves(1, 1.0)[0]
     lengths = [augment_speech(wave, np.random.default_rng(s), (1.4, 1.45)).shape[0] for s in range(4)]
     assert all(16000 / 1.46 <= n <= 16000 / 1.39 for n in lengths)
+
+
+def test_speech_level_equalisation():
+    """normalize_level brings the loudest 30 % of frames to the target RMS whatever the
+    recording gain or the length of the silence around the speech; silence stays silent."""
+    from diffusiontalker.audio_distill import StudentConfig
+    from diffusiontalker.features import normalize_level
+
+    speech = _waves(1, 1.0)[0]
+    framed = np.concatenate([np.zeros(16000, np.float32), speech, np.zeros(8000, np.float32)])
+    for wave in (speech, 0.003 * speech, 5 * framed):
+        out = normalize_level(wave, 0.1)
+        assert out.shape == wave.shape and out.dtype == np.float32
+        np.testing.assert_allclose(out[np.abs(wave) > 0] / wave[np.abs(wave) > 0],
+                                   out[np.abs(wave) > 0][0] / wave[np.abs(wave) > 0][0], rtol=1e-5)
+        frames = out[: out.size // 320 * 320].reshape(-1, 320)
+        energy = np.sort(np.mean(frames.astype(np.float64) ** 2, 1))
+        assert np.sqrt(np.mean(energy[int(0.7 * energy.size):])) == pytest.approx(0.1, rel=1e-4)
+    np.testing.assert_array_equal(normalize_level(np.zeros(4000, np.float32), 0.1), 0)
+    # a student with level_rms reads quiet and loud copies alike, and keeps the setting on disk
+    encoder = CompactAudioEncoder(StudentConfig(n_mels=16, out_dim=6, out_rate_hz=50.0, hidden=8,
+                                                level_rms=0.1))
+    np.testing.assert_allclose(encoder.mel(0.01 * speech), encoder.mel(speech), atol=1e-4)
+    assert not np.allclose(CompactAudioEncoder(StudentConfig(16, 6, 50.0, 8)).mel(0.01 * speech),
+                           CompactAudioEncoder(StudentConfig(16, 6, 50.0, 8)).mel(speech), atol=1e-2)
+
+
+def test_level_equalisation_is_switched_on_for_a_continued_student(tmp_path):
+    teacher, waves = ToyTeacher(), _waves(2, 0.6)
+    kwargs = dict(steps=2, batch_size=2, crop_seconds=0.3, hidden=8, n_mels=16)
+    plain, _ = distill_audio_encoder(teacher, waves, **kwargs)
+    assert plain.config.level_rms == 0.0
+    levelled, _ = distill_audio_encoder(teacher, waves, init=plain, level_rms=0.07, **kwargs)
+    assert levelled.config.level_rms == 0.07 and plain.config.level_rms == 0.0
+    levelled.save(tmp_path / "s.safetensors")
+    assert CompactAudioEncoder.load(tmp_path / "s.safetensors").config.level_rms == 0.07

@@ -39,7 +39,8 @@ def make_student_model(folder: Path) -> Path:
 
     folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(3)
-    encoder = CompactAudioEncoder(StudentConfig(n_mels=16, out_dim=24, out_rate_hz=50.0, hidden=32))
+    encoder = CompactAudioEncoder(StudentConfig(n_mels=16, out_dim=24, out_rate_hz=50.0, hidden=32,
+                                                level_rms=0.05))
     torch.nn.init.normal_(encoder.head.weight, std=0.5)
     encoder_path = encoder.save(folder / "student_encoder.safetensors")
     model = new_model(MotionSpec("channels", 25.0, channels=list(CHANNELS)), ["ada", "bo"],

@@ -234,6 +234,10 @@ def test_a_student_audio_encoder_is_exported_and_matches_torch(tmp_path, repo_ro
     _same_noise(ref, ort)
     wave = _wave(2.3, seed=6)
     np.testing.assert_allclose(ort.features(wave), ref.frontend(wave), rtol=RTOL, atol=ATOL)
+    # the encoder equalises the speech level first (level_rms): a 40 dB quieter copy reads alike
+    assert ort.frontend["level_rms"] == 0.05
+    np.testing.assert_allclose(ort.features(wave * 0.01), ort.features(wave), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(ref.frontend(wave * 0.01), ref.frontend(wave), rtol=RTOL, atol=ATOL)
     a = ref.generate(wave, 16000, identity="bo", steps=3, seed=2)
     b = ort.generate(wave, 16000, identity="bo", steps=3, seed=2)
     np.testing.assert_allclose(b.data, a.data, rtol=RTOL, atol=ATOL)

@@ -42,6 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--augment", type=int, default=0, metavar="N",
                         help="add N randomly re-recorded copies of every utterance (speed, "
                              "tilt, room, noise, gain; see audio_distill.augment_speech)")
+    parser.add_argument("--level-rms", type=float, default=None, metavar="RMS",
+                        help="equalise the student's input to this speech level (e.g. 0.05) "
+                             "before its log-mel (0: off; default: off, or as --init has it)")
+    parser.add_argument("--augment-snr", default="15,40", metavar="LO,HI",
+                        help="SNR range in dB of the noise in the augmented copies")
     parser.add_argument("--augment-speed", default="0.85,1.18", metavar="LO,HI",
                         help="playback-speed range of the augmented copies")
     parser.add_argument("--init", metavar="STUDENT",
@@ -76,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         waves += [load_audio(p) for p in files]
     rng = np.random.default_rng(args.seed + 1)
     speed = tuple(float(v) for v in args.augment_speed.split(","))
-    waves += [augment_speech(w, rng, speed) for _ in range(max(0, args.augment))
+    snr = tuple(float(v) for v in args.augment_snr.split(","))
+    waves += [augment_speech(w, rng, speed, snr) for _ in range(max(0, args.augment))
               for w in list(waves)]
     every = max(1, args.steps // 20)
     token_map = init = identity = None
@@ -105,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         teacher, waves, steps=args.steps, batch_size=args.batch_size, crop_seconds=args.crop,
         hidden=args.hidden, n_mels=args.n_mels, mel_hop=args.mel_hop, lr=args.lr,
         token_map=token_map, identity=identity, identity_weight=args.identity_weight,
+        level_rms=args.level_rms,
         init=init, seed=args.seed, on_step=report)
     path = student.save(args.output)
     print(json.dumps({"output": str(path), "clips": len(waves), "teacher": teacher.cache_key(),

@@ -165,7 +165,7 @@ def _frontend(model: Any) -> tuple[dict[str, Any], Any]:
 
     entry = {"kind": "student", "file": FRONTEND_FILE, "n_mels": int(frontend.model.config.n_mels),
              "mel_hop": int(frontend.model.config.mel_hop), "rate_hz": float(frontend.rate_hz),
-             "dim": int(frontend.dim)}
+             "dim": int(frontend.dim), "level_rms": float(frontend.model.config.level_rms)}
     return entry, Student().eval()
 
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..audio import SAMPLE_RATE, load_audio
 from ..errors import CheckpointError, DiffusionTalkerError
-from ..features import WHISPER_WINDOW_SAMPLES, cmvn, log_mel, whisper_log_mel
+from ..features import WHISPER_WINDOW_SAMPLES, cmvn, log_mel, normalize_level, whisper_log_mel
 from ..long_audio import MATCH, blend_weights, crossfade_weights, window_spans
 from ..motion import Motion
 from ..samplers import sample_ddim
@@ -139,6 +139,8 @@ class OrtTalker:
         wave = np.asarray(wave, np.float32).reshape(-1)
         if self.frontend["kind"] == "whisper":
             return self.whisper_features(wave)
+        if float(self.frontend.get("level_rms", 0.0)) > 0:  # the student's level equalisation
+            wave = normalize_level(wave, float(self.frontend["level_rms"]))
         # the student's log-mel hop is recorded by its export (older exports: 160, 100 Hz)
         mel = log_mel(wave, n_mels=int(self.frontend["n_mels"]),
                       hop=int(self.frontend.get("mel_hop", 160)))

@@ -7,8 +7,9 @@
 #   3. distil it progressively to 8 steps, then on to 4 and 2 (measured variants),
 #   4. distil the compact audio encoder (DiffusionTalker 2025) from Whisper on the corpus's
 #      speech plus 600 utterances of Piper's neural voice (made in their own environment:
-#      Piper needs numpy 2), in four stages: feature regression, task-aware (the student's
+#      Piper needs numpy 2), in five stages: feature regression, task-aware (the student's
 #      adapter tokens), + identity-match term and re-recorded copies, + a wider speed range,
+#      + input level equalisation and noisier copies,
 #   5. ship the 8-step student reading the compact encoder into the package, export ONNX.
 # Usage: scripts/train_default_model.sh [WORK_DIR]   (default: ./runs/default)
 set -euo pipefail
@@ -40,8 +41,11 @@ $ENC -o "$WORK/enc3.safetensors" --for-model "$WORK/student8.safetensors" --augm
     --init "$WORK/enc2.safetensors" --steps 3000 --lr 5e-4
 $ENC -o "$WORK/enc4.safetensors" --for-model "$WORK/student8.safetensors" --augment 1 \
     --augment-speed 0.8,1.45 --init "$WORK/enc3.safetensors" --steps 3000 --lr 3e-4
+$ENC -o "$WORK/enc5.safetensors" --for-model "$WORK/student8.safetensors" --augment 1 \
+    --augment-speed 0.8,1.45 --augment-snr 5,40 --level-rms 0.1 --init "$WORK/enc4.safetensors" \
+    --steps 3000 --lr 3e-4
 ./dev.sh python scripts/ship_default_model.py "$WORK/student8.safetensors" --data "$WORK/corpus" \
-    --compact-encoder "$WORK/enc4.safetensors"
+    --compact-encoder "$WORK/enc5.safetensors"
 cp core/diffusiontalker/weights/default.safetensors "$WORK/student8_compact.safetensors"
 ./dev.sh python -m diffusiontalker export-onnx core/diffusiontalker/weights/default.safetensors \
     -o core/diffusiontalker/weights/default.onnx

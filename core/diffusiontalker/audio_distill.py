@@ -175,10 +175,11 @@ def augment_speech(wave: np.ndarray, rng: np.random.Generator,
 
     Encoder distillation needs no labels (the teacher reads the variant too), so voice and
     channel variety is free: a playback-speed change drawn log-uniformly from ``speed``
-    (default 0.85-1.18x; pitch and vocal-tract length move together, as in VTLP, Jaitly & Hinton 2013), a first-order spectral tilt
-    (microphone colour), with probability 0.5 a synthetic room (an exponentially decaying
-    noise impulse response, RT60 0.1-0.6 s), with probability 0.6 white or brown noise at an
-    SNR drawn from ``snr_db`` (default 15-40 dB), and a gain of -18 to +3 dB (peaks limited to 0.99).
+    (default 0.85-1.18x; pitch and vocal-tract length move together, as in VTLP, Jaitly &
+    Hinton 2013), a first-order spectral tilt (microphone colour), with probability 0.5 a
+    synthetic room (an exponentially decaying noise impulse response, RT60 0.1-0.6 s), with
+    probability 0.6 white or brown noise at an SNR drawn from ``snr_db`` (default 15-40 dB),
+    and a gain of -18 to +3 dB (peaks limited to 0.99).
     """
     x = np.asarray(wave, np.float64).reshape(-1)
     factor = float(np.exp(rng.uniform(np.log(speed[0]), np.log(speed[1]))))
@@ -219,7 +220,8 @@ def prune_encoder(encoder: CompactAudioEncoder, hidden: int) -> CompactAudioEnco
     """
     if not 0 < hidden <= encoder.config.hidden:
         raise AudioEncoderError(f"cannot prune a {encoder.config.hidden}-wide encoder to {hidden}")
-    score = encoder.inp.weight.detach().pow(2).sum((1, 2)) + encoder.head.weight.detach().pow(2).sum(0)
+    score = (encoder.inp.weight.detach().pow(2).sum((1, 2))
+             + encoder.head.weight.detach().pow(2).sum(0))
     for conv in encoder.blocks:
         w = conv.weight.detach().pow(2)
         score = score + w.sum((1, 2)) + w.sum((0, 2))

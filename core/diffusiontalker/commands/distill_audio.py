@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="add N randomly re-recorded copies of every utterance (speed, "
                              "tilt, room, noise, gain; see audio_distill.augment_speech)")
     parser.add_argument("--level-rms", type=float, default=None, metavar="RMS",
-                        help="equalise the student's input to this speech level (e.g. 0.05) "
+                        help="equalise the student's input to this speech level (e.g. 0.1) "
                              "before its log-mel (0: off; default: off, or as --init has it)")
     parser.add_argument("--augment-snr", default="15,40", metavar="LO,HI",
                         help="SNR range in dB of the noise in the augmented copies")
@@ -111,8 +111,7 @@ def run(args: argparse.Namespace) -> int:
         teacher, waves, steps=args.steps, batch_size=args.batch_size, crop_seconds=args.crop,
         hidden=args.hidden, n_mels=args.n_mels, mel_hop=args.mel_hop, lr=args.lr,
         token_map=token_map, identity=identity, identity_weight=args.identity_weight,
-        level_rms=args.level_rms,
-        init=init, seed=args.seed, on_step=report)
+        level_rms=args.level_rms, init=init, seed=args.seed, on_step=report)
     path = student.save(args.output)
     print(json.dumps({"output": str(path), "clips": len(waves), "teacher": teacher.cache_key(),
                       "first_loss": losses[0] if losses else None,

@@ -95,6 +95,13 @@ def test_distill_audio_command(channel_dataset, tmp_path, capsys):
     assert summary["clips"] == 4 and summary["output"] == str(out)  # 2 clips + 1 variant each
     frontend = build_frontend(AudioEncoderConfig(kind="student", source=str(out)))
     assert frontend.rate_hz == 100.0 and frontend.dim == 80  # the teacher's rate and width
+    narrow = tmp_path / "narrow.safetensors"  # --init with a narrower --hidden prunes it
+    assert main(["distill-audio", str(channel_dataset), "--teacher", "mel", "-o", str(narrow),
+                 "--steps", "2", "--batch-size", "2", "--crop", "0.3", "--hidden", "4",
+                 "--max-clips", "2", "--init", str(out), "--level-rms", "0.1"]) == 0
+    pruned = CompactAudioEncoder.load(narrow)
+    assert pruned.config.hidden == 4 and pruned.config.n_mels == 16
+    assert pruned.config.level_rms == 0.1
     assert main(["distill-audio", str(channel_dataset), "--teacher", "mel", "-o", str(out),
                  "--split", "val"]) != 0
     assert "has no clips in the 'val' split" in capsys.readouterr().err

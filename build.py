@@ -17,10 +17,10 @@ the manifest's ``blender_version_min``/``blender_version_max``. Each holds that 
 onnxruntime wheel for the platform, the pure-Python packages onnxruntime requires that Blender
 does not ship (numpy it does, and is never bundled), and a *light* core wheel: the shipped
 models' ONNX exports (``weights/*.onnx/``) without the torch-only files beside them
-(``weights/*.safetensors``: checkpoints and the Whisper encoder, which the export contains).
+(``weights/*.safetensors``: checkpoints and audio encoder files, which the export contains).
 No torch: the add-on runs the ONNX export with onnxruntime (docs/runtime.md lists heavier
-variants). Both Pythons' onnxruntime next to the default model's Whisper encoder would not fit
-in 50 MB (linux: 2 x 18.2 MB + 15 MB).
+variants). One zip per Python: both Pythons' onnxruntime (linux: 2 x 18.2 MB) next to a
+Whisper-encoder model (15 MB) would not fit in 50 MB (docs/runtime.md).
 """
 
 from __future__ import annotations
@@ -71,25 +71,27 @@ def light_wheels(cache: Path, platforms: list[str],
         tag = LIGHT_PLATFORMS[platform]
         for python in pythons:
             cp = "cp" + python.replace(".", "")
-            pattern = f"onnxruntime-{ORT_VERSION}-{cp}-{cp}-*{tag.split('_')[0]}*.whl"
-            if not list(cache.glob(pattern)):
-                _pip_download(cache, ["--platform", tag, "--python-version", python,
-                                      f"onnxruntime=={ORT_VERSION}"])
-            found = sorted(cache.glob(pattern))
-            if not found:
-                sys.exit(f"no onnxruntime {ORT_VERSION} wheel for {platform} / Python {python}")
-            wheels.append(found[-1])
+            wheels.append(_cached_wheel(
+                cache, f"onnxruntime-{ORT_VERSION}-{cp}-{cp}-*{tag.split('_')[0]}*.whl",
+                ["--platform", tag, "--python-version", python, f"onnxruntime=={ORT_VERSION}"],
+                f"onnxruntime {ORT_VERSION} for {platform} / Python {python}"))
     for requirement in ORT_REQUIREMENTS:
         name, version = requirement.split("==")
-        pattern = f"{name}-{version}-*none-any.whl"
-        if not list(cache.glob(pattern)):
-            _pip_download(cache, ["--platform", "any", "--python-version", LIGHT_PYTHONS[0],
-                                  requirement])
-        found = sorted(cache.glob(pattern))
-        if not found:
-            sys.exit(f"no pure-Python wheel of {requirement}")
-        wheels.append(found[-1])
+        wheels.append(_cached_wheel(
+            cache, f"{name}-{version}-*none-any.whl",
+            ["--platform", "any", "--python-version", LIGHT_PYTHONS[0], requirement],
+            f"a pure-Python {requirement}"))
     return wheels
+
+
+def _cached_wheel(cache: Path, pattern: str, download: list[str], what: str) -> Path:
+    """The wheel in ``cache`` matching ``pattern``, downloaded with ``download`` if missing."""
+    if not list(cache.glob(pattern)):
+        _pip_download(cache, download)
+    found = sorted(cache.glob(pattern))
+    if not found:
+        sys.exit(f"no wheel of {what}")
+    return found[-1]
 
 
 def blender_ext_tool() -> Path:

@@ -33,7 +33,8 @@ def speech_with_silence(tmp_path_factory):
 
 
 def test_shipped_model_is_small_and_self_describing(talker):
-    assert DEFAULT_CHECKPOINT.stat().st_size < 60e6
+    shipped = [p for p in DEFAULT_CHECKPOINT.parent.rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in shipped) < 60e6  # every shipped weight file together
     assert talker.space == "channels" and tuple(talker.channels) == CHANNELS
     assert talker.fps == 30.0 and talker.default_steps == 8
     assert len(talker.identities) >= 12 and all(n.isalpha() for n in talker.identities)

@@ -28,10 +28,9 @@ from .audio_encoders import (
     AudioEncoderConfig,
     AudioEncoderError,
     Frontend,
-    fit_length,
     interpolate_to_frames,
 )
-from .features import LOG_FLOOR, log_mel, mel_filterbank, normalize_level, padded_hann
+from .features import LOG_FLOOR, fit_length, log_mel, mel_filterbank, normalize_level, padded_hann
 from .training_data import cosine_lr
 
 N_FFT = 512  # log_mel's FFT size (a 400-sample window, zero-padded)

@@ -30,7 +30,7 @@ from torch import nn
 
 from .audio import SAMPLE_RATE
 from .errors import DiffusionTalkerError
-from .features import cmvn, log_mel
+from .features import cmvn, fit_length, log_mel
 
 FRONTEND_KINDS = ("mel", "wav2vec2", "hubert", "whisper", "student")
 PRETRAINED_RATE_HZ = 50.0  # wav2vec2 / HuBERT / Whisper encoders: one vector per 20 ms
@@ -118,14 +118,6 @@ class Frontend:
         payload = json.dumps({"config": self.config.to_dict(), "version": FEATURE_VERSION,
                               "weights": self.source_fingerprint()}, sort_keys=True)
         return f"{self.config.kind}-{hashlib.sha1(payload.encode()).hexdigest()[:16]}"
-
-
-def fit_length(features: np.ndarray, length: int) -> np.ndarray:
-    """Cut ``(F, C)`` to ``length`` rows or pad it by repeating the last row."""
-    if features.shape[0] >= length:
-        return features[:length]
-    pad = np.repeat(features[-1:], length - features.shape[0], axis=0)
-    return np.concatenate([features, pad], axis=0)
 
 
 class MelFrontend(Frontend):

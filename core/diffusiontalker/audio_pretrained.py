@@ -22,10 +22,9 @@ from .audio_encoders import (
     AudioEncoderConfig,
     AudioEncoderError,
     Frontend,
-    fit_length,
 )
+from .features import WHISPER_WINDOW_SAMPLES, fit_length
 
-WHISPER_CHUNK_SAMPLES = 30 * SAMPLE_RATE  # Whisper's encoder always sees 30 s windows
 _SAMPLES_PER_FEATURE = int(SAMPLE_RATE / PRETRAINED_RATE_HZ)  # 320
 
 
@@ -150,11 +149,13 @@ class WhisperFrontend(_TorchFrontend):
         except Exception as error:  # noqa: BLE001
             raise _load_error("whisper", source, error) from error
         num_mels = int(self.model.config.num_mel_bins)
-        try:
-            if own_file or is_ct2:
-                raise OSError("no feature-extractor config beside a weights file")
-            self.extractor = WhisperFeatureExtractor.from_pretrained(source)
-        except Exception:  # noqa: BLE001 - ct2 dirs and bare model dirs: Whisper's defaults
+        self.extractor = None
+        if not (own_file or is_ct2):  # weights files carry no feature-extractor config
+            try:
+                self.extractor = WhisperFeatureExtractor.from_pretrained(source)
+            except Exception:  # noqa: BLE001 - bare model dirs: Whisper's defaults
+                pass
+        if self.extractor is None:
             self.extractor = WhisperFeatureExtractor(feature_size=num_mels)
         self._freeze()
         self.dim = int(self.model.config.d_model)
@@ -166,19 +167,16 @@ class WhisperFrontend(_TorchFrontend):
         with torch.inference_mode():
             if self.config.trim:
                 frames = 2 * min(self._positions, -(-piece.shape[0] // _SAMPLES_PER_FEATURE))
-                states = self._trimmed_hidden_states(mel[..., :frames])
+                states = trimmed_hidden_states(self.model, mel[..., :frames])
             else:
                 states = self.model(mel, output_hidden_states=True).hidden_states
         return _pick_layer(states, self.config.layer, "whisper")[0].float().cpu().numpy()
 
-    def _trimmed_hidden_states(self, mel: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return trimmed_hidden_states(self.model, mel)
-
     def __call__(self, wave: np.ndarray) -> np.ndarray:
         wave = np.asarray(wave, dtype=np.float32).reshape(-1)
         pieces = []
-        for start in range(0, max(1, wave.shape[0]), WHISPER_CHUNK_SAMPLES):
-            piece = wave[start:start + WHISPER_CHUNK_SAMPLES]
+        for start in range(0, max(1, wave.shape[0]), WHISPER_WINDOW_SAMPLES):
+            piece = wave[start:start + WHISPER_WINDOW_SAMPLES]
             features = self._encode_window(piece)
             pieces.append(features[: self.num_features(piece.shape[0])])
         return fit_length(np.concatenate(pieces), self.num_features(wave.shape[0]))

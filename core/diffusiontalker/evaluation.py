@@ -37,6 +37,16 @@ def demo_head_regions(channels: Sequence[str]):
     return rig, lips, upper
 
 
+PER_CLIP_KEYS = ("head_lve", "channel_lve", "channel_mse", "lve", "lve_all_vertices")
+
+
+def spread(clips: Sequence, count: int | None) -> list:
+    """At most ``count`` clips evenly spread over the list (not its first speakers)."""
+    if not count or len(clips) <= count:
+        return list(clips)
+    return [clips[i] for i in np.linspace(0, len(clips) - 1, count).round().astype(int)]
+
+
 def evaluate_model(talker, corpus, split: str = "test", steps: int | None = None,
                    seeds: Sequence[int] = (0, 1), lip_idx: np.ndarray | None = None,
                    upper_idx: np.ndarray | None = None, max_clips: int | None = None,
@@ -55,8 +65,7 @@ def evaluate_model(talker, corpus, split: str = "test", steps: int | None = None
     if speakers != "all":
         keep = speakers == "known"
         clips = [c for c in clips if (c.speaker in talker.identities) == keep]
-    if max_clips and len(clips) > max_clips:  # spread over the split, not its first speakers
-        clips = [clips[i] for i in np.linspace(0, len(clips) - 1, max_clips).round().astype(int)]
+    clips = spread(clips, max_clips)
     rig = None
     if head == "demo" and talker.space == "channels":
         rig, lip_idx, upper_idx = demo_head_regions(talker.channels)
@@ -105,9 +114,6 @@ def evaluate_model(talker, corpus, split: str = "test", steps: int | None = None
                                               if k in PER_CLIP_KEYS}}}
 
 
-PER_CLIP_KEYS = ("head_lve", "channel_lve", "channel_mse", "lve", "lve_all_vertices")
-
-
 def _mean_scores(runs: list[dict[str, float]]) -> dict[str, float]:
     """Per-metric means over several samples' scores."""
     return {name: float(np.mean([run[name] for run in runs])) for name in runs[0]}
@@ -154,9 +160,7 @@ def identity_control(talker, corpus, split: str = "test", steps: int | None = No
     allf = np.concatenate([np.stack(f) for f in feats.values()])
     mu, sd = allf.mean(0), allf.std(0) + 1e-6
     centroids = np.stack([(np.mean(feats[n], 0) - mu) / sd for n in names])
-    clips = [c for c in corpus.split(split) if c.speaker in names]
-    clips = [clips[i] for i in np.linspace(0, len(clips) - 1, min(max_clips, len(clips)))
-             .round().astype(int)]
+    clips = spread([c for c in corpus.split(split) if c.speaker in names], max_clips)
     chosen_hits = voice_hits = 0
     for k, clip in enumerate(clips):
         own = names.index(clip.speaker)

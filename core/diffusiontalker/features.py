@@ -102,8 +102,12 @@ def log_mel(wave16k: np.ndarray, n_mels: int = 80, hop: int = 160, win: int = 40
         np.float32)
 
 
-WHISPER_WINDOW_SAMPLES = 30 * 16000  # Whisper's encoder input: 30 s at 16 kHz, 3000 frames
-WHISPER_LOG_FLOOR = 1e-10
+def fit_length(features: np.ndarray, length: int) -> np.ndarray:
+    """Cut ``(F, C)`` to ``length`` rows or pad it by repeating the last row."""
+    if features.shape[0] >= length:
+        return features[:length]
+    pad = np.repeat(features[-1:], length - features.shape[0], axis=0)
+    return np.concatenate([features, pad], axis=0)
 
 
 def normalize_level(wave16k: np.ndarray, target_rms: float) -> np.ndarray:
@@ -122,6 +126,10 @@ def normalize_level(wave16k: np.ndarray, target_rms: float) -> np.ndarray:
     if level < 1e-6:
         return wave
     return (wave * (target_rms / level)).astype(np.float32)
+
+
+WHISPER_WINDOW_SAMPLES = 30 * 16000  # Whisper's encoder input: 30 s at 16 kHz, 3000 frames
+WHISPER_LOG_FLOOR = 1e-10
 
 
 def whisper_log_mel(wave16k: np.ndarray, n_mels: int = 80) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""A Whisper encoder as one safetensors file: how the default model ships its speech encoder.
+"""A Whisper encoder as one safetensors file (how the default model shipped Whisper until the
+compact encoder replaced it; ``scripts/ship_default_model.py`` still writes it for a Whisper student).
 
 The file holds the ``transformers`` ``WhisperEncoder`` state dict (float16) and, in the
 safetensors metadata, the encoder's ``WhisperConfig`` fields, the licence and the provenance.

@@ -134,6 +134,7 @@ def test_identity_control_tells_chosen_identity_from_voice(tmp_path):
     with a voice rate of 1.0."""
     from model_toy_data import write_toy_dataset
 
+    from diffusiontalker.channels import CHANNELS
     from diffusiontalker.datasets import load_dataset
     from diffusiontalker.evaluation import identity_control
 
@@ -151,8 +152,6 @@ def test_identity_control_tells_chosen_identity_from_voice(tmp_path):
             voice = next(c.speaker for c in corpus.clips if c.load_audio().shape == wave.shape
                          and np.array_equal(c.load_audio(), wave))
             return Motion(30.0, "channels", style[identity if self.obey else voice], CHANNELS)
-
-    from diffusiontalker.channels import CHANNELS
 
     obeys = identity_control(Fake(True), corpus, "val", max_clips=10)
     copies = identity_control(Fake(False), corpus, "val", max_clips=10)

@@ -170,11 +170,25 @@ def _export_python() -> str | None:
     return candidate if Path(candidate).is_file() else None
 
 
-def test_export_command_reproduces_the_shipped_export(tmp_path, repo_root):
+def _export_python_or_skip() -> str:
     python = _export_python()
     if python is None:
         pytest.skip("exporting needs the 'onnx' package: not importable here and no "
                     "$DT_EXPORT_PYTHON or /work/venv-export")
+    return python
+
+
+def _make_onnx_fixture(flag: str, folder: Path, repo_root: Path) -> None:
+    """Run make_onnx_fixtures.py ``flag folder`` in the export environment."""
+    done = subprocess.run([_export_python_or_skip(),
+                           str(Path(__file__).with_name("make_onnx_fixtures.py")), flag,
+                           str(folder)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(repo_root / "core")})
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_export_command_reproduces_the_shipped_export(tmp_path, repo_root):
+    python = _export_python_or_skip()
     done = subprocess.run([python, "-m", "diffusiontalker", "export-onnx",
                            str(DATA / "tiny_channels.safetensors"), "-o", str(tmp_path / "out")],
                           capture_output=True, text=True,
@@ -217,15 +231,9 @@ def test_bench_compares_runtimes_in_fresh_processes(capsys):
 
 
 def test_a_student_audio_encoder_is_exported_and_matches_torch(tmp_path, repo_root):
-    python = _export_python()
-    if python is None:
-        pytest.skip("exporting needs the 'onnx' package: not importable here and no "
-                    "$DT_EXPORT_PYTHON or /work/venv-export")
+    _export_python_or_skip()
     pytest.importorskip("torch")
-    done = subprocess.run([python, str(Path(__file__).with_name("make_onnx_fixtures.py")),
-                           "--student", str(tmp_path)], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(repo_root / "core")})
-    assert done.returncode == 0, done.stderr[-2000:]
+    _make_onnx_fixture("--student", tmp_path, repo_root)
     from diffusiontalker.api import load_model
 
     ort = load_onnx_model(tmp_path / "student_frontend.onnx")
@@ -247,16 +255,10 @@ def test_a_student_audio_encoder_is_exported_and_matches_torch(tmp_path, repo_ro
 @pytest.fixture(scope="module")
 def whisper_export(tmp_path_factory, repo_root):
     """A tiny model on a random tiny Whisper encoder (float16 file, trim mode) and its export."""
-    python = _export_python()
-    if python is None:
-        pytest.skip("exporting needs the 'onnx' package: not importable here and no "
-                    "$DT_EXPORT_PYTHON or /work/venv-export")
+    _export_python_or_skip()
     pytest.importorskip("transformers")
     folder = tmp_path_factory.mktemp("whisper_export")
-    done = subprocess.run([python, str(Path(__file__).with_name("make_onnx_fixtures.py")),
-                           "--whisper", str(folder)], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(repo_root / "core")})
-    assert done.returncode == 0, done.stderr[-2000:]
+    _make_onnx_fixture("--whisper", folder, repo_root)
     return folder
 
 

@@ -118,4 +118,3 @@ def run(args: argparse.Namespace) -> int:
                       "final_loss": losses[-1] if losses else None,
                       "parameters": sum(p.numel() for p in student.parameters())}))
     return 0
-

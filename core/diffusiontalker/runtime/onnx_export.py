@@ -21,8 +21,7 @@ dynamic:
 - ``onnx_model.json``: the model config, the file list, the source checkpoint's SHA-256 and
   the largest torch-vs-ONNX Runtime difference of each graph, checked at export time.
 
-Weights whose float32 values are exactly float16 numbers (the shipped Whisper encoder file is
-float16) are stored as float16 initializers followed by a ``Cast`` to float32: the same values
+Weights whose float32 values are exactly float16 numbers (a Whisper encoder file is float16) are stored as float16 initializers followed by a ``Cast`` to float32: the same values
 in half the bytes (ONNX Runtime folds the casts when it loads the graph).
 
 Exporting needs torch and the ``onnx`` package. ``onnx`` pulls numpy 2, which breaks Blender's

@@ -24,7 +24,14 @@ import numpy as np
 
 from ..audio import SAMPLE_RATE, load_audio
 from ..errors import CheckpointError, DiffusionTalkerError
-from ..features import WHISPER_WINDOW_SAMPLES, cmvn, log_mel, normalize_level, whisper_log_mel
+from ..features import (
+    WHISPER_WINDOW_SAMPLES,
+    cmvn,
+    fit_length,
+    log_mel,
+    normalize_level,
+    whisper_log_mel,
+)
 from ..long_audio import MATCH, blend_weights, crossfade_weights, window_spans
 from ..motion import Motion
 from ..samplers import sample_ddim
@@ -32,15 +39,6 @@ from .device import create_ort_session
 from .onnx_export import FILES, MANIFEST, ONNX_FORMAT, ONNX_FORMAT_VERSION
 
 MEL_RATE_HZ = 100.0  # log-mel frames per second (hop 160 at 16 kHz, audio_encoders.MelFrontend)
-_SAMPLES_PER_VECTOR = 320  # Whisper: one encoder state per 20 ms (audio_pretrained)
-
-
-def _fit_length(features: np.ndarray, length: int) -> np.ndarray:
-    """Cut ``(F, C)`` to ``length`` rows or pad by repeating the last (``audio_encoders.fit_length``)."""
-    if features.shape[0] < length:
-        pad = np.repeat(features[-1:], length - features.shape[0], axis=0)
-        features = np.concatenate([features, pad])
-    return np.ascontiguousarray(features[:length], dtype=np.float32)
 
 
 def load_onnx_model(directory: str | Path, device: str = "cpu",
@@ -149,7 +147,7 @@ class OrtTalker:
             mel = self.sessions["frontend"].run(None, {
                 "mel": np.ascontiguousarray(mel[None], np.float32),
                 "num_out": np.array([count], np.int64)})[0][0]
-        mel = _fit_length(mel, count)
+        mel = np.ascontiguousarray(fit_length(mel, count), dtype=np.float32)
         return cmvn(mel) if self.frontend.get("normalize") == "cmvn" else mel
 
     def whisper_features(self, wave: np.ndarray) -> np.ndarray:
@@ -157,16 +155,18 @@ class OrtTalker:
         30 s pieces, each one's log-mel computed on its zero-padded 30 s window, cut to
         ``2 * ceil(len / 320)`` frames in trim mode (all of them otherwise), encoded."""
         n_mels, positions = int(self.frontend["n_mels"]), int(self.frontend["positions"])
+        hop = int(round(SAMPLE_RATE / float(self.frontend["rate_hz"])))  # samples per state
         pieces = []
         for start in range(0, max(1, wave.shape[0]), WHISPER_WINDOW_SAMPLES):
             piece = wave[start:start + WHISPER_WINDOW_SAMPLES]
             mel = whisper_log_mel(piece, n_mels)[: 2 * positions]
             if self.frontend["trim"]:
-                mel = mel[: 2 * min(positions, -(-piece.shape[0] // _SAMPLES_PER_VECTOR))]
+                mel = mel[: 2 * min(positions, -(-piece.shape[0] // hop))]
             states = self.sessions["frontend"].run(
                 None, {"mel": np.ascontiguousarray(mel.T[None], np.float32)})[0][0]
             pieces.append(states[: self.num_features(piece.shape[0])])
-        return _fit_length(np.concatenate(pieces), self.num_features(wave.shape[0]))
+        return np.ascontiguousarray(fit_length(np.concatenate(pieces),
+                                               self.num_features(wave.shape[0])), dtype=np.float32)
 
     def audio_tokens(self, wave: np.ndarray) -> np.ndarray:
         """Audio tokens ``(1, T, d)`` for a 16 kHz wave at the motion frame rate."""

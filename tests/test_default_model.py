@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import soundfile
@@ -17,6 +19,12 @@ DEMO_WAV = DEFAULT_CHECKPOINT.parents[1] / "data" / "demo_speech.wav"
 def talker():
     assert DEFAULT_CHECKPOINT.is_file(), "the default model is not shipped"
     return load_model()
+
+
+@pytest.fixture(scope="module")
+def fast_talker():
+    """The default model reading the shipped compact audio encoder instead of Whisper."""
+    return load_model(audio_encoder="compact")
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +48,10 @@ def test_shipped_model_is_small_and_self_describing(talker):
     assert len(talker.identities) >= 12 and all(n.isalpha() for n in talker.identities)
 
 
-def test_generates_from_a_real_file_and_the_mouth_follows_speech(talker, speech_with_silence):
+@pytest.mark.parametrize("which", ["talker", "fast_talker"])
+def test_generates_from_a_real_file_and_the_mouth_follows_speech(which, request,
+                                                                 speech_with_silence):
+    talker = request.getfixturevalue(which)
     path, seconds = speech_with_silence
     motion = talker.generate(str(path), seed=0)
     assert motion.fps == 30.0 and motion.space == "channels"
@@ -62,11 +73,33 @@ def test_two_seeds_differ_in_the_upper_face(talker, speech_with_silence):
     np.testing.assert_array_equal(a, talker.generate(str(path), seed=0).data)  # seeded
 
 
-def test_a_quiet_recording_animates_like_a_loud_one(talker):
+def test_the_default_model_reads_whisper_and_the_fast_option_the_compact_encoder(talker,
+                                                                               fast_talker):
+    assert talker.config.audio.kind == "whisper" and fast_talker.config.audio.kind == "student"
+    assert type(talker.frontend).__name__ == "WhisperFrontend"
+    assert type(fast_talker.frontend).__name__ == "StudentFrontend"
+
+
+def test_a_quiet_recording_animates_like_a_loud_one(fast_talker):
     """The shipped compact audio encoder equalises the speech level before its log-mel, so a
     recording 30 dB quieter gives the same motion (its fixed log floor would otherwise shrink
     the mouth on quiet files)."""
     wave, sr = soundfile.read(str(DEMO_WAV), dtype="float32")
-    loud = talker.generate(wave, sr, seed=0).data
-    quiet = talker.generate(wave * 0.03, sr, seed=0).data
+    loud = fast_talker.generate(wave, sr, seed=0).data
+    quiet = fast_talker.generate(wave * 0.03, sr, seed=0).data
     np.testing.assert_allclose(quiet, loud, atol=1e-4)
+
+
+def test_cli_generates_and_benches_with_the_fast_audio_encoder(fast_talker, tmp_path, capsys):
+    from diffusiontalker.cli import main
+    from diffusiontalker.motion import Motion
+
+    out = tmp_path / "fast.npz"
+    assert main(["generate", str(DEMO_WAV), "-o", str(out), "--audio-encoder", "compact"]) == 0
+    expected = fast_talker.generate(str(DEMO_WAV), seed=0).data
+    np.testing.assert_array_equal(Motion.load_npz(out).data, expected)
+    capsys.readouterr()
+    assert main(["bench", "--seconds", "1", "--repeats", "1", "--audio-encoder", "compact",
+                 "--json"]) == 0
+    names = [r["name"] for r in json.loads(capsys.readouterr().out)["results"]]
+    assert names == ["student", "student, compact audio encoder"]

@@ -26,15 +26,26 @@ from .samplers import sample_ddim
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "default.safetensors"
 
 
-def load_model(checkpoint: str | Path | None = None, device: str = "cpu") -> Talker:
-    """Load a checkpoint (``None``: the shipped default model) as a ready ``Talker``."""
+def load_model(checkpoint: str | Path | None = None, device: str = "cpu",
+               audio_encoder: str | None = None) -> Talker:
+    """Load a checkpoint (``None``: the shipped default model) as a ready ``Talker``.
+
+    ``audio_encoder``: None reads audio with the model's own frontend; ``"compact"`` (the
+    compact encoder shipped with the package) or the path of a ``distill-audio`` file swaps
+    in that fast stand-in for the model's Whisper encoder
+    (:func:`.audio_distill.compact_encoder_config`)."""
     if checkpoint is None:
         if not DEFAULT_CHECKPOINT.is_file():
             raise CheckpointError(
                 f"no default model is installed yet (expected {DEFAULT_CHECKPOINT}); "
                 "pass a checkpoint path, or train one with `diffusiontalker train`")
         checkpoint = DEFAULT_CHECKPOINT
-    return Talker(checkpoint_io.load_model(checkpoint, device), device)
+    model = checkpoint_io.load_model(checkpoint, device)
+    if audio_encoder is not None:
+        from .audio_distill import compact_encoder_config
+
+        model.config.audio = compact_encoder_config(audio_encoder, model.config)
+    return Talker(model, device)
 
 
 class Talker:

@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -32,6 +33,9 @@ from .audio_encoders import (
 )
 from .features import LOG_FLOOR, fit_length, log_mel, mel_filterbank, normalize_level, padded_hann
 from .training_data import cosine_lr
+
+if TYPE_CHECKING:
+    from .model import ModelConfig
 
 N_FFT = 512  # log_mel's FFT size (a 400-sample window, zero-padded)
 
@@ -165,6 +169,36 @@ class StudentFrontend(Frontend):
             mel = self.model.mel_torch(torch.from_numpy(self.model.level(wave)).to(self.device))
             out = self.model(mel[None], count)[0].float().cpu().numpy()
         return fit_length(out, count)
+
+
+COMPACT_ENCODER_FILE = "compact-audio-encoder.safetensors"  # shipped beside the default model
+
+
+def compact_encoder_config(source: str, model_config: ModelConfig) -> AudioEncoderConfig:
+    """The frontend config that makes a model read a compact encoder instead of Whisper.
+
+    ``source``: ``"compact"`` (the file shipped with the package) or a ``distill-audio``
+    ``.safetensors`` path. The encoder must stand in for what the model was trained on: a
+    model reading Whisper features (``model_config.audio.kind == "whisper"``), at the width
+    and rate its audio adapter expects; anything else raises :class:`AudioEncoderError`.
+    """
+    from .whisper_encoder_file import resolve_source
+
+    path = f"package:{COMPACT_ENCODER_FILE}" if source == "compact" else str(source)
+    if model_config.audio.kind != "whisper":
+        raise AudioEncoderError(
+            "a compact audio encoder stands in for Whisper features, but this model reads "
+            f"{model_config.audio.kind!r} features; use the model's own audio encoder")
+    if source == "compact" and not Path(resolve_source(path)).is_file():
+        raise AudioEncoderError("no compact audio encoder is installed with this package "
+                                f"(expected {resolve_source(path)})")
+    student = CompactAudioEncoder.load(resolve_source(path)).config
+    adapter = model_config.adapter
+    if student.out_dim != adapter.in_dim or abs(student.out_rate_hz - adapter.rate_hz) > 1e-6:
+        raise AudioEncoderError(
+            f"{resolve_source(path)} makes {student.out_dim} features at {student.out_rate_hz:g} Hz; "
+            f"this model reads {adapter.in_dim} at {adapter.rate_hz:g} Hz")
+    return AudioEncoderConfig(kind="student", source=path)
 
 
 def augment_speech(wave: np.ndarray, rng: np.random.Generator,

@@ -55,6 +55,9 @@ def test_generate_errors_are_one_clear_line(ckpts, tmp_path, capsys):
     assert main(["generate", str(wav), "-o", str(tmp_path / "x.npz"),
                  "--checkpoint", str(tmp_path / "none.safetensors")]) == 1
     assert "checkpoint not found" in capsys.readouterr().err
+    assert main(["generate", str(wav), "-o", str(tmp_path / "x.npz"), "--checkpoint", str(ch),
+                 "--audio-encoder", "compact"]) == 1
+    assert "stands in for Whisper features, but this model reads 'mel'" in capsys.readouterr().err
     assert not (tmp_path / "x.npz").exists()
 
 

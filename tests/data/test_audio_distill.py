@@ -278,3 +278,28 @@ def test_level_equalisation_is_switched_on_for_a_continued_student(tmp_path):
     assert levelled.config.level_rms == 0.07 and plain.config.level_rms == 0.0
     levelled.save(tmp_path / "s.safetensors")
     assert CompactAudioEncoder.load(tmp_path / "s.safetensors").config.level_rms == 0.07
+
+
+def test_a_compact_encoder_stands_in_only_for_the_whisper_features_it_learned(tmp_path):
+    """``compact_encoder_config``: a Whisper-reading model takes a compact encoder of its
+    adapter's width and rate; a model on other features, a wrong width or a missing file is
+    refused with a message that says so."""
+    from diffusiontalker.audio_distill import StudentConfig, compact_encoder_config
+    from diffusiontalker.model import MotionSpec, build_config
+
+    encoder = CompactAudioEncoder(StudentConfig(n_mels=16, out_dim=24, out_rate_hz=50.0, hidden=8))
+    path = encoder.save(tmp_path / "enc.safetensors")
+    motion = MotionSpec("channels", 30.0, channels=["jawOpen", "mouthClose"])
+    whisper = build_config(motion, AudioEncoderConfig(kind="whisper", source="w.bin"), 24, 50.0,
+                           ["ada"], "tiny")
+    config = compact_encoder_config(str(path), whisper)
+    assert config.kind == "student" and config.source == str(path)
+    mel = build_config(motion, AudioEncoderConfig(kind="mel"), 24, 50.0, ["ada"], "tiny")
+    with pytest.raises(AudioEncoderError, match="stands in for Whisper features"):
+        compact_encoder_config(str(path), mel)
+    wide = build_config(motion, AudioEncoderConfig(kind="whisper", source="w.bin"), 384, 50.0,
+                        ["ada"], "tiny")
+    with pytest.raises(AudioEncoderError, match="makes 24 features at 50 Hz; this model reads 384"):
+        compact_encoder_config(str(path), wide)
+    with pytest.raises(AudioEncoderError, match="not found"):
+        compact_encoder_config(str(tmp_path / "missing.safetensors"), whisper)

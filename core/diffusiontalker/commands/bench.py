@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from . import add_audio_encoder_argument
+
 HELP = "time generation (JSON on stdout with --json)"
 
 
@@ -24,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="CPU thread counts for --runtimes, e.g. 1,2 (default: each library's own)")
     parser.add_argument("--lengths", default="",
                         help="audio lengths in seconds for --runtimes, e.g. 10,60 (default: --seconds)")
+    add_audio_encoder_argument(parser)  # times the model a second time, reading this encoder
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
     results = [time_generate(talker, wave, talker.default_steps, role, args.repeats)]
     for steps in sorted({int(s) for s in args.steps.split(",") if s.strip()} - {talker.default_steps}):
         results.append(time_generate(talker, wave, steps, role, args.repeats))
+    if args.audio_encoder:
+        fast = load_model(args.checkpoint, args.device, args.audio_encoder)
+        results.append(time_generate(fast, wave, fast.default_steps,
+                                     f"{role}, {args.audio_encoder} audio encoder", args.repeats))
     if args.teacher:
         teacher = load_model(args.teacher, args.device)
         results.append(time_generate(teacher, wave, talker.default_steps, "teacher-respaced", args.repeats))

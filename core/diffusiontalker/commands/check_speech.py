@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import add_audio_encoder_argument
+
 HELP = "real-speech checks of a model: envelope correlation, bilabial closure, rest in silence"
 
 
@@ -27,6 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--closed-mm", type=float, default=2.0,
                    help="lips count as closed below this aperture (mm)")
     p.add_argument("--json", default=None, help="write the per-clip results here")
+    add_audio_encoder_argument(p)
 
 
 def _clip_list(items: list[str]) -> list[tuple[Path, str]]:
@@ -47,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import AudioError, DiffusionTalkerError
     from ..speech_check import align_phones, check_motion, demo_head_aperture
 
-    talker = load_model(args.checkpoint)
+    talker = load_model(args.checkpoint, audio_encoder=args.audio_encoder)
     if talker.space != "channels":
         raise DiffusionTalkerError("check-speech measures channel models on the demo head")
     aperture_of = demo_head_aperture(talker.channels)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import add_audio_encoder_argument
+
 HELP = "evaluate a model on a dataset split (LVE, FDD, diversity, identity retrieval)"
 
 
@@ -29,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="clips of speakers in the identity library, or of held-out ones")
     parser.add_argument("--json", dest="json_out", help="write the results as JSON here")
     parser.add_argument("--device", default="cpu")
+    add_audio_encoder_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     def indices(path):
         return None if path is None else np.load(path, allow_pickle=False).astype(np.int64)
 
-    talker = load_model(args.checkpoint, args.device)
+    talker = load_model(args.checkpoint, args.device, args.audio_encoder)
     corpus = load_dataset(args.data)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     report = evaluate_model(talker, corpus, args.split, args.steps, seeds,

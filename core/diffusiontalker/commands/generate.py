@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ..errors import IdentityError
+from . import add_audio_encoder_argument
 
 HELP = "generate facial motion for an audio file and write it as .npz"
 
@@ -23,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, help="sampling steps (default: the model's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
+    add_audio_encoder_argument(parser)
 
 
 def parse_blend(text: str) -> dict[str, float]:
@@ -42,7 +44,7 @@ def parse_blend(text: str) -> dict[str, float]:
 def run(args: argparse.Namespace) -> int:
     from ..api import load_model
 
-    talker = load_model(args.checkpoint, args.device)
+    talker = load_model(args.checkpoint, args.device, args.audio_encoder)
     identity = "match" if args.match else parse_blend(args.blend) if args.blend else args.identity
     motion = talker.generate(args.audio, identity=identity, steps=args.steps, seed=args.seed,
                              style_strength=args.style_strength)

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 ROWS = [("teacher256", "teacher, 256 steps"), ("teacher8", "teacher, DDIM respaced to 8"),
-        ("student8", "student, 8 steps (Whisper features)"), ("student4", "student, 4 steps"),
+        ("student8", "**student, 8 steps, Whisper features (shipped)**"), ("student4", "student, 4 steps"),
         ("student2", "student, 2 steps"),
-        ("student8c", "**student, 8 steps, compact audio encoder (shipped)**")]
+        ("student8c", "student, 8 steps, compact audio encoder (`--audio-encoder compact`)")]
 REFERENCES = {"teacher8": "teacher, DDIM-8", "teacher256": "teacher, 256"}
 
 
@@ -55,6 +55,27 @@ def main(folder: str) -> None:
               f"({100 * s['bilabial_closure_rate']:.0f}%) | {arctic['envelope_corr']:.2f} | "
               f"{arctic['bilabials_closed']}/{arctic['bilabials']} | "
               f"{1000 * arctic['silence_median_aperture']:.1f} mm | "
+              f"{s['silence_rest_closed']}/{s['clips_with_silence']} |")
+    print()
+    _real_voice_table(root)
+
+
+def _real_voice_table(root: Path) -> None:
+    """check-speech on the real recordings of scripts/fetch_real_speech.py (``*_real.json``)."""
+    print("| model | mean envelope r | best-lag r | /p b m/ closed | LibriVox /p b m/ | "
+          "clips closed in silence |")
+    print("|---|---|---|---|---|---|")
+    for key, label in ROWS:
+        real = _load(root / f"{key}_real.json")
+        if real is None:
+            continue
+        s = real["summary"]
+        libri = [c for c in real["clips"] if c["clip"].startswith("librivox")]
+        closed = sum(c["bilabials_closed"] for c in libri)
+        print(f"| {label} | {s['envelope_corr_mean']:.2f} | {s['envelope_corr_best_lag_mean']:.2f}"
+              f" | {s['bilabial_closure_rate'] * s['bilabials']:.0f}/{s['bilabials']} "
+              f"({100 * s['bilabial_closure_rate']:.0f}%) | "
+              f"{closed}/{sum(c['bilabials'] for c in libri)} | "
               f"{s['silence_rest_closed']}/{s['clips_with_silence']} |")
 
 

@@ -10,7 +10,8 @@
 #      Piper needs numpy 2), in five stages: feature regression, task-aware (the student's
 #      adapter tokens), + identity-match term and re-recorded copies, + a wider speed range,
 #      + input level equalisation and noisier copies,
-#   5. ship the 8-step student reading the compact encoder into the package, export ONNX.
+#   5. ship the 8-step student (reading Whisper) and the compact encoder (the fast option,
+#      `--audio-encoder compact`) into the package, export ONNX.
 # Usage: scripts/train_default_model.sh [WORK_DIR]   (default: ./runs/default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,7 +46,6 @@ $ENC -o "$WORK/enc5.safetensors" --for-model "$WORK/student8.safetensors" --augm
     --augment-speed 0.8,1.45 --augment-snr 5,40 --level-rms 0.1 --init "$WORK/enc4.safetensors" \
     --steps 3000 --lr 3e-4
 ./dev.sh python scripts/ship_default_model.py "$WORK/student8.safetensors" --data "$WORK/corpus" \
-    --compact-encoder "$WORK/enc5.safetensors"
-cp core/diffusiontalker/weights/default.safetensors "$WORK/student8_compact.safetensors"
+    --ct2 "$CT2" --compact-encoder "$WORK/enc5.safetensors"
 ./dev.sh python -m diffusiontalker export-onnx core/diffusiontalker/weights/default.safetensors \
     -o core/diffusiontalker/weights/default.onnx

@@ -90,6 +90,16 @@ def test_a_quiet_recording_animates_like_a_loud_one(fast_talker):
     np.testing.assert_allclose(quiet, loud, atol=1e-4)
 
 
+def test_whisper_features_open_the_mouth_alike_at_any_recording_level(talker):
+    """Whisper's log-mel is clamped 8 decades under each window's maximum, so the default model
+    opens the mouth as wide for a recording 30 dB quieter (measured: 4.29 vs 4.44 mm mean)."""
+    wave, sr = soundfile.read(str(DEMO_WAV), dtype="float32")
+    aperture = demo_head_aperture(talker.channels)
+    loud = aperture(talker.generate(wave, sr, seed=0).data).mean()
+    quiet = aperture(talker.generate(wave * 0.03, sr, seed=0).data).mean()
+    assert loud > 0.003 and abs(quiet - loud) < 0.1 * loud
+
+
 def test_cli_generates_and_benches_with_the_fast_audio_encoder(fast_talker, tmp_path, capsys):
     from diffusiontalker.cli import main
     from diffusiontalker.motion import Motion

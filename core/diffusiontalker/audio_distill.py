@@ -185,18 +185,19 @@ def compact_encoder_config(source: str, model_config: ModelConfig) -> AudioEncod
     from .whisper_encoder_file import resolve_source
 
     path = f"package:{COMPACT_ENCODER_FILE}" if source == "compact" else str(source)
+    file = Path(resolve_source(path))
     if model_config.audio.kind != "whisper":
         raise AudioEncoderError(
             "a compact audio encoder stands in for Whisper features, but this model reads "
             f"{model_config.audio.kind!r} features; use the model's own audio encoder")
-    if source == "compact" and not Path(resolve_source(path)).is_file():
-        raise AudioEncoderError("no compact audio encoder is installed with this package "
-                                f"(expected {resolve_source(path)})")
-    student = CompactAudioEncoder.load(resolve_source(path)).config
+    if source == "compact" and not file.is_file():
+        raise AudioEncoderError(f"no compact audio encoder is installed with this package "
+                                f"(expected {file})")
+    student = CompactAudioEncoder.load(file).config
     adapter = model_config.adapter
     if student.out_dim != adapter.in_dim or abs(student.out_rate_hz - adapter.rate_hz) > 1e-6:
         raise AudioEncoderError(
-            f"{resolve_source(path)} makes {student.out_dim} features at {student.out_rate_hz:g} Hz; "
+            f"{file} makes {student.out_dim} features at {student.out_rate_hz:g} Hz; "
             f"this model reads {adapter.in_dim} at {adapter.rate_hz:g} Hz")
     return AudioEncoderConfig(kind="student", source=path)
 

@@ -50,9 +50,7 @@ def main(folder: str) -> None:
             continue
         s = speech["summary"]
         arctic = next(c for c in speech["clips"] if c["clip"].startswith("arctic"))
-        print(f"| {label} | {s['envelope_corr_mean']:.2f} | {s['envelope_corr_best_lag_mean']:.2f}"
-              f" | {s['bilabial_closure_rate'] * s['bilabials']:.0f}/{s['bilabials']} "
-              f"({100 * s['bilabial_closure_rate']:.0f}%) | {arctic['envelope_corr']:.2f} | "
+        print(f"| {label} | {_speech_cells(s)} | {arctic['envelope_corr']:.2f} | "
               f"{arctic['bilabials_closed']}/{arctic['bilabials']} | "
               f"{1000 * arctic['silence_median_aperture']:.1f} mm | "
               f"{s['silence_rest_closed']}/{s['clips_with_silence']} |")
@@ -72,11 +70,15 @@ def _real_voice_table(root: Path) -> None:
         s = real["summary"]
         libri = [c for c in real["clips"] if c["clip"].startswith("librivox")]
         closed = sum(c["bilabials_closed"] for c in libri)
-        print(f"| {label} | {s['envelope_corr_mean']:.2f} | {s['envelope_corr_best_lag_mean']:.2f}"
-              f" | {s['bilabial_closure_rate'] * s['bilabials']:.0f}/{s['bilabials']} "
-              f"({100 * s['bilabial_closure_rate']:.0f}%) | "
-              f"{closed}/{sum(c['bilabials'] for c in libri)} | "
+        print(f"| {label} | {_speech_cells(s)} | {closed}/{sum(c['bilabials'] for c in libri)} | "
               f"{s['silence_rest_closed']}/{s['clips_with_silence']} |")
+
+
+def _speech_cells(s: dict) -> str:
+    """A check-speech summary's mean envelope r, best-lag r and bilabials closed, as cells."""
+    return (f"{s['envelope_corr_mean']:.2f} | {s['envelope_corr_best_lag_mean']:.2f} | "
+            f"{s['bilabial_closure_rate'] * s['bilabials']:.0f}/{s['bilabials']} "
+            f"({100 * s['bilabial_closure_rate']:.0f}%)")
 
 
 def _paired_table(root: Path) -> None:

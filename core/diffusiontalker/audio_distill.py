@@ -126,21 +126,29 @@ class CompactAudioEncoder(nn.Module):
 
     @classmethod
     def load(cls, path: str | Path) -> CompactAudioEncoder:
-        from safetensors import SafetensorError, safe_open
-
-        path = Path(path)
-        if not path.is_file():
-            raise AudioEncoderError(f"student encoder file not found: {path}")
-        try:
-            with safe_open(str(path), framework="pt") as handle:
-                meta = handle.metadata() or {}
-                tensors = {k: handle.get_tensor(k) for k in handle.keys()}
-            config = StudentConfig(**json.loads(meta["student_config"]))
-        except (SafetensorError, KeyError, ValueError, TypeError, OSError) as error:
-            raise AudioEncoderError(f"{path} is not a student audio encoder file: {error}") from None
+        config, tensors = _read_student_file(path, with_tensors=True)
         model = cls(config)
         model.load_state_dict(tensors, strict=True)
         return model.eval().requires_grad_(False)
+
+
+def _read_student_file(path: str | Path, with_tensors: bool = False
+                       ) -> tuple[StudentConfig, dict[str, torch.Tensor]]:
+    """The :class:`StudentConfig` in a student encoder file's metadata, and its tensors when
+    ``with_tensors`` (else an empty dict: only the header is read)."""
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise AudioEncoderError(f"student encoder file not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            meta = handle.metadata() or {}
+            tensors = {k: handle.get_tensor(k) for k in handle.keys()} if with_tensors else {}
+        config = StudentConfig(**json.loads(meta["student_config"]))
+    except (SafetensorError, KeyError, ValueError, TypeError, OSError) as error:
+        raise AudioEncoderError(f"{path} is not a student audio encoder file: {error}") from None
+    return config, tensors
 
 
 class StudentFrontend(Frontend):
@@ -193,7 +201,7 @@ def compact_encoder_config(source: str, model_config: ModelConfig) -> AudioEncod
     if source == "compact" and not file.is_file():
         raise AudioEncoderError(f"no compact audio encoder is installed with this package "
                                 f"(expected {file})")
-    student = CompactAudioEncoder.load(file).config
+    student, _ = _read_student_file(file)  # the header only: the frontend loads the weights
     adapter = model_config.adapter
     if student.out_dim != adapter.in_dim or abs(student.out_rate_hz - adapter.rate_hz) > 1e-6:
         raise AudioEncoderError(

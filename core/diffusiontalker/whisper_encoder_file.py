@@ -1,5 +1,5 @@
-"""A Whisper encoder as one safetensors file (how the default model shipped Whisper until the
-compact encoder replaced it; ``scripts/ship_default_model.py`` still writes it for a Whisper student).
+"""A Whisper encoder as one safetensors file: how the default model ships Whisper tiny.en
+(``weights/whisper-tiny.en-encoder.safetensors``, written by ``scripts/ship_default_model.py``).
 
 The file holds the ``transformers`` ``WhisperEncoder`` state dict (float16) and, in the
 safetensors metadata, the encoder's ``WhisperConfig`` fields, the licence and the provenance.

@@ -219,10 +219,10 @@ def export_onnx(checkpoint: str | Path, out_dir: str | Path, tolerance: float = 
     out.mkdir(parents=True, exist_ok=True)
     graphs = _wrappers(model)
     traced_with, checked_with = _example_inputs(model, 40, 0), _example_inputs(model, 67, 1)
-    frontend, student = _frontend(model)
+    frontend, encoder = _frontend(model)
     files, signatures = dict(FILES), dict(SIGNATURES)
-    if student is not None:
-        graphs["frontend"], files["frontend"] = student, FRONTEND_FILE
+    if encoder is not None:
+        graphs["frontend"], files["frontend"] = encoder, FRONTEND_FILE
         for inputs, frames in ((traced_with, 40), (checked_with, 67)):
             gen = torch.Generator().manual_seed(frames)
             if frontend["kind"] == "whisper":  # 2n mel frames -> n vectors, n <= positions

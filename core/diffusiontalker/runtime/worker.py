@@ -137,12 +137,16 @@ class WorkerServer:
                   None if template is None else {"template": template})
         return False
 
-    def _on_match(self, msg: Message) -> bool:
+    def _audio_request(self, msg: Message) -> None:
+        """Refuse a ``match``/``generate`` while busy, before a ``load``, or without audio."""
         self._busy()
         if self.talker is None:
             raise DiffusionTalkerError("no model is loaded in the worker: send 'load' first")
         if "audio" not in msg.arrays:
-            raise ProtocolError("'match' needs an 'audio' array")
+            raise ProtocolError(f"'{msg.type}' needs an 'audio' array")
+
+    def _on_match(self, msg: Message) -> bool:
+        self._audio_request(msg)
         found = self.talker.match_identity(msg.arrays["audio"], msg.header.get("sample_rate"),
                                            top_k=int(msg.header.get("top_k", 3)))
         self.send({"type": "matched", "id": msg.id,
@@ -150,11 +154,7 @@ class WorkerServer:
         return False
 
     def _on_generate(self, msg: Message) -> bool:
-        self._busy()
-        if self.talker is None:
-            raise DiffusionTalkerError("no model is loaded in the worker: send 'load' first")
-        if "audio" not in msg.arrays:
-            raise ProtocolError("'generate' needs an 'audio' array")
+        self._audio_request(msg)
         job = _Job(int(msg.id or 0))
         job.thread = threading.Thread(target=self._generate, args=(job, msg), daemon=True,
                                       name=f"generate-{job.id}")

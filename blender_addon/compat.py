@@ -51,8 +51,8 @@ def new_sound_strip(scene: bpy.types.Scene, name: str, filepath: str, channel: i
 
 
 def strip_timing(strip):
-    """The strip's placement as :class:`diffusiontalker.timing.StripTiming` (5.0 and 5.1+)."""
-    from diffusiontalker.timing import StripTiming
+    """The strip's placement as :class:`diffusiontalker.bake.timing.StripTiming` (5.0 and 5.1+)."""
+    from diffusiontalker.bake.timing import StripTiming
 
     if hasattr(strip, "content_start"):  # Blender 5.1+
         content, left, right = strip.content_start, strip.left_handle, strip.right_handle
@@ -83,6 +83,6 @@ def channelbag_for(action: bpy.types.Action, slot):
 
 def scene_fps(scene: bpy.types.Scene) -> float:
     """The scene's effective frame rate (``fps / fps_base``)."""
-    from diffusiontalker.timing import scene_fps as fps_of
+    from diffusiontalker.bake.timing import scene_fps as fps_of
 
     return fps_of(scene.render.fps, scene.render.fps_base)

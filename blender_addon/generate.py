@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import bpy
 import numpy as np
 
-from diffusiontalker.bake import offsets_from_channels
+from diffusiontalker.bake.shapes import offsets_from_channels
+from diffusiontalker.bake.timing import StripTiming, audible_window, cut_audio, motion_on_strip
 from diffusiontalker.errors import AudioError, DiffusionTalkerError, TopologyError
-from diffusiontalker.timing import StripTiming, audible_window, cut_audio, motion_on_strip
 
 from . import compat, model_cache, targets, writers
 from .audio import SAMPLE_RATE, strip_audio

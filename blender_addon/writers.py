@@ -13,7 +13,7 @@ import os
 import bpy
 import numpy as np
 
-from diffusiontalker.bake import compact_basis, write_pc2
+from diffusiontalker.bake.shapes import compact_basis, write_pc2
 
 from .actions import finish_nla, key_curve, new_key_action, remove_our_actions, shape_key_path
 

@@ -55,7 +55,7 @@ def main() -> int:
     from diffusiontalker_blender import compat, demo_scene
     from diffusiontalker_blender.generate import GenerateOptions, write_motion
 
-    from diffusiontalker.timing import motion_on_strip
+    from diffusiontalker.bake.timing import motion_on_strip
 
     head, strip = demo_scene.build_demo_scene(str(DEMO_AUDIO))
     if args.checkpoint:

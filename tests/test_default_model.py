@@ -10,7 +10,7 @@ import soundfile
 
 from diffusiontalker.api import DEFAULT_CHECKPOINT, load_model
 from diffusiontalker.channels import CHANNELS, UPPER_FACE_CHANNELS
-from diffusiontalker.speech_check import demo_head_aperture
+from diffusiontalker.evaluation.speech_check import demo_head_aperture
 
 DEMO_WAV = DEFAULT_CHECKPOINT.parents[1] / "data" / "demo_speech.wav"
 

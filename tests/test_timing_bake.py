@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from diffusiontalker.bake import compact_basis, offsets_from_channels, read_pc2, write_pc2
-from diffusiontalker.errors import AudioError
-from diffusiontalker.timing import (
+from diffusiontalker.bake.shapes import compact_basis, offsets_from_channels, read_pc2, write_pc2
+from diffusiontalker.bake.timing import (
     StripTiming,
     audible_frames,
     audible_window,
@@ -16,6 +15,7 @@ from diffusiontalker.timing import (
     resample_motion,
     scene_fps,
 )
+from diffusiontalker.errors import AudioError
 
 
 def test_scene_fps_uses_fps_base():

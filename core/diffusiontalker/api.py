@@ -14,16 +14,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import checkpoint as checkpoint_io
-from .audio import SAMPLE_RATE, load_audio
+from .audio.loading import SAMPLE_RATE, load_audio
+from .diffusion.samplers import sample_ddim
+from .diffusion.windows import crossfade_weights, window_spans
 from .errors import CheckpointError, DiffusionTalkerError
-from .identity import MATCH, IdentityChoice
-from .long_audio import crossfade_weights, window_spans
-from .model import Conditioning, DiffusionTalker
 from .motion import Motion
-from .samplers import sample_ddim
-
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "default.safetensors"
+from .network import checkpoint as checkpoint_io
+from .network.identity import MATCH, IdentityChoice
+from .network.model import Conditioning, DiffusionTalker
+from .paths import DEFAULT_CHECKPOINT
 
 
 def load_model(checkpoint: str | Path | None = None, device: str = "cpu",
@@ -42,7 +41,7 @@ def load_model(checkpoint: str | Path | None = None, device: str = "cpu",
         checkpoint = DEFAULT_CHECKPOINT
     model = checkpoint_io.load_model(checkpoint, device)
     if audio_encoder is not None:
-        from .audio_distill import compact_encoder_config
+        from .audio.compact_encoder import compact_encoder_config
 
         model.config.audio = compact_encoder_config(audio_encoder, model.config)
     return Talker(model, device)
@@ -99,7 +98,7 @@ class Talker:
     @property
     def frontend(self):
         if self._frontend is None:
-            from .audio_encoders import build_frontend
+            from .audio.frontends import build_frontend
 
             self._frontend = build_frontend(self.config.audio, self.device)
         return self._frontend

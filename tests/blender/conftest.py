@@ -44,8 +44,8 @@ def fresh(addon, tmp_path):
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory) -> dict:
     """Tiny random-weight checkpoints made with the core's own API (channels; 49-vertex)."""
-    from diffusiontalker.checkpoint import save_model
-    from diffusiontalker.factory import random_model
+    from diffusiontalker.network.checkpoint import save_model
+    from diffusiontalker.network.factory import random_model
 
     folder = tmp_path_factory.mktemp("tiny_ckpt")
     out = {"channels": folder / "channels.safetensors", "vertices": folder / "vertices.safetensors"}

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-pytest.importorskip("diffusiontalker.audio_encoders")
+pytest.importorskip("diffusiontalker.audio.frontends")
 
 from diffusiontalker import api  # noqa: E402
-from diffusiontalker.checkpoint import read_header, save_model  # noqa: E402
+from diffusiontalker.diffusion.windows import crossfade_weights  # noqa: E402
 from diffusiontalker.errors import AudioError, CheckpointError, IdentityError  # noqa: E402
-from diffusiontalker.factory import random_model  # noqa: E402
-from diffusiontalker.long_audio import crossfade_weights  # noqa: E402
-from diffusiontalker.model import ModelConfig  # noqa: E402
+from diffusiontalker.network.checkpoint import read_header, save_model  # noqa: E402
+from diffusiontalker.network.factory import random_model  # noqa: E402
+from diffusiontalker.network.model import ModelConfig  # noqa: E402
 
 
 def _speechy(seconds: float, seed: int = 0) -> np.ndarray:
@@ -177,8 +177,8 @@ def test_window_crossfade_is_a_smooth_partition_of_unity(channel_ckpt):
 
 def test_template_of_the_wrong_size():
     from diffusiontalker.errors import TopologyError
-    from diffusiontalker.factory import new_model
-    from diffusiontalker.model import MotionSpec
+    from diffusiontalker.network.factory import new_model
+    from diffusiontalker.network.model import MotionSpec
 
     with pytest.raises(TopologyError, match=r"template has shape \(7, 3\), the model needs \(20, 3\)"):
         new_model(MotionSpec("vertices", 30.0, num_vertices=20), ["a"], preset="tiny",

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from diffusiontalker.checkpoint import save_model
 from diffusiontalker.cli import main
-from diffusiontalker.factory import random_model
 from diffusiontalker.motion import Motion
+from diffusiontalker.network.checkpoint import save_model
+from diffusiontalker.network.factory import random_model
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +109,7 @@ def test_evaluate_on_the_demo_head_and_by_speaker_group(tmp_path):
 
     from diffusiontalker.api import load_model
     from diffusiontalker.datasets import load_dataset
-    from diffusiontalker.evaluation import demo_head_regions, evaluate_model
+    from diffusiontalker.evaluation.evaluate import demo_head_regions, evaluate_model
 
     data = write_toy_dataset(tmp_path / "data", "channels", clips_per_speaker=1, seconds=1.0)
     corpus = load_dataset(data)
@@ -139,7 +139,7 @@ def test_identity_control_tells_chosen_identity_from_voice(tmp_path):
 
     from diffusiontalker.channels import CHANNELS
     from diffusiontalker.datasets import load_dataset
-    from diffusiontalker.evaluation import identity_control
+    from diffusiontalker.evaluation.evaluate import identity_control
 
     corpus = load_dataset(write_toy_dataset(tmp_path / "d", "channels", clips_per_speaker=2,
                                             seconds=1.0))

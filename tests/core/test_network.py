@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from diffusiontalker.denoiser import Denoiser, DenoiserConfig, alignment_mask
 from diffusiontalker.errors import IdentityError
-from diffusiontalker.identity import IdentityConfig, IdentityLibrary
-from diffusiontalker.normalization import MotionNormalizer
+from diffusiontalker.network.denoiser import Denoiser, DenoiserConfig, alignment_mask
+from diffusiontalker.network.identity import IdentityConfig, IdentityLibrary
+from diffusiontalker.network.normalization import MotionNormalizer
 
 
 def _tiny_denoiser(**kw) -> Denoiser:

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from diffusiontalker.errors import CancelledError
-from diffusiontalker.samplers import sample_ddim
-from diffusiontalker.schedule import (
+from diffusiontalker.diffusion.samplers import sample_ddim
+from diffusiontalker.diffusion.schedule import (
     alpha_sigma,
     ddim_step,
     diffuse,
@@ -22,6 +21,7 @@ from diffusiontalker.schedule import (
     v_target,
     x_from_v,
 )
+from diffusiontalker.errors import CancelledError
 
 torch.set_default_dtype(torch.float32)
 

@@ -12,10 +12,11 @@ pytest.importorskip("diffusiontalker.datasets")
 
 from model_toy_data import PITCH, speech_like, write_toy_dataset  # noqa: E402
 
-from diffusiontalker import api, checkpoint  # noqa: E402
-from diffusiontalker.distill import DistillConfig, distill, round_schedule  # noqa: E402
+from diffusiontalker import api  # noqa: E402
 from diffusiontalker.errors import CheckpointError  # noqa: E402
-from diffusiontalker.train import TrainConfig, train  # noqa: E402
+from diffusiontalker.network import checkpoint  # noqa: E402
+from diffusiontalker.training.distill import DistillConfig, distill, round_schedule  # noqa: E402
+from diffusiontalker.training.teacher import TrainConfig, train  # noqa: E402
 
 AUDIO = {"kind": "mel", "n_mels": 16}
 
@@ -113,8 +114,8 @@ def test_held_out_speakers_get_no_library_row(tmp_path):
     teacher whose library has such a never-trained row drops the row."""
     import json
 
-    from diffusiontalker.checkpoint import load_model, save_model
-    from diffusiontalker.distill import DistillConfig, distill
+    from diffusiontalker.network.checkpoint import load_model, save_model
+    from diffusiontalker.training.distill import DistillConfig, distill
 
     data = write_toy_dataset(tmp_path / "data", "channels", clips_per_speaker=1, seconds=1.0)
     meta = json.loads((data / "dataset.json").read_text())
@@ -142,9 +143,9 @@ def test_held_out_speakers_get_no_library_row(tmp_path):
 def test_data_weight_pulls_the_distillation_target_to_the_data(tmp_path):
     """λ = 1 makes the target the clean data (the loss no longer depends on the teacher);
     λ = 0 is plain progressive distillation (it does)."""
-    from diffusiontalker.audio_encoders import build_frontend
-    from diffusiontalker.distill import distillation_loss
-    from diffusiontalker.training_data import open_corpus
+    from diffusiontalker.audio.frontends import build_frontend
+    from diffusiontalker.training.data import open_corpus
+    from diffusiontalker.training.distill import distillation_loss
 
     data = write_toy_dataset(tmp_path / "data", "channels", clips_per_speaker=1)
     path = train(_train_cfg(data, tmp_path / "t.safetensors", steps=2, val_every=100,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from diffusiontalker.audio import SAMPLE_RATE, audio_duration, load_audio, resample
+from diffusiontalker.audio.loading import SAMPLE_RATE, audio_duration, load_audio, resample
 from diffusiontalker.errors import AudioError
 
 
@@ -114,7 +114,7 @@ def test_too_many_channels():
 
 
 def test_fft_fallback_matches_soxr():
-    from diffusiontalker.audio import _fft_resample
+    from diffusiontalker.audio.loading import _fft_resample
 
     wave = _tone(44100, seconds=0.25, freq=1000.0)
     a, b = resample(wave, 44100, 16000), _fft_resample(wave, 44100, 16000)
@@ -135,7 +135,7 @@ def test_path_string_accepted(tmp_path):
 
 
 def test_require_sound():
-    from diffusiontalker.audio import require_sound, rms_dbfs
+    from diffusiontalker.audio.loading import require_sound, rms_dbfs
 
     assert rms_dbfs(np.full(100, 0.5, np.float32)) == pytest.approx(20 * np.log10(0.5))
     tone = _tone(16000)
@@ -154,7 +154,7 @@ def test_unsigned_pcm_array_is_centred():
 def test_resampler_keeps_passband_and_removes_aliases():
     """A good resampler keeps a 6 kHz tone and removes a 10 kHz one (it would alias to 6 kHz)."""
     for use_numpy in (False, True):
-        from diffusiontalker.audio import _fft_resample
+        from diffusiontalker.audio.loading import _fft_resample
 
         convert = _fft_resample if use_numpy else resample
         kept = convert(_tone(44100, seconds=1.0, freq=6000.0), 44100, 16000)

@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from diffusiontalker.audio_distill import CompactAudioEncoder
-from diffusiontalker.audio_encoders import (
+from diffusiontalker.audio.compact_encoder import CompactAudioEncoder
+from diffusiontalker.audio.features import log_mel
+from diffusiontalker.audio.frontends import (
     AudioEncoderConfig,
     AudioEncoderError,
     Frontend,
     build_frontend,
     distill_audio_encoder,
 )
-from diffusiontalker.features import log_mel
 
 
 class ToyTeacher(Frontend):
@@ -137,8 +137,8 @@ def test_task_aware_loss_targets_the_tokens_and_continues_a_student():
 def test_student_reads_a_50_hz_mel_and_shipped_sources(tmp_path, monkeypatch):
     """The default student reads log-mel every 320 samples (50 frames/s); ``package:NAME``
     sources resolve among the package's weights."""
-    from diffusiontalker import whisper_encoder_file
-    from diffusiontalker.audio_distill import StudentConfig
+    from diffusiontalker.audio import whisper_file as whisper_encoder_file
+    from diffusiontalker.audio.compact_encoder import StudentConfig
 
     encoder = CompactAudioEncoder(StudentConfig(n_mels=16, out_dim=6, out_rate_hz=50.0, hidden=8))
     assert encoder.mel(np.zeros(16000, np.float32)).shape == (51, 16)
@@ -151,7 +151,7 @@ def test_student_reads_a_50_hz_mel_and_shipped_sources(tmp_path, monkeypatch):
 def test_augmented_speech_is_a_seeded_re_recording():
     """A variant keeps the speech's sample rate contract (speed 0.85-1.18x changes the length
     accordingly), stays finite and below clipping, differs from the input, and is seeded."""
-    from diffusiontalker.audio_distill import augment_speech
+    from diffusiontalker.audio.compact_encoder import augment_speech
 
     wave = _waves(1, 2.0)[0]
     variants = [augment_speech(wave, np.random.default_rng(s)) for s in range(12)]
@@ -170,7 +170,7 @@ def test_identity_match_distillation_follows_the_teachers_lookup():
     """With an identity library the loss adds KL(teacher match || student match): training
     with it brings the student's library-match distribution closer to the teacher's than the
     same run without it; it needs a token map."""
-    from diffusiontalker.identity import IdentityConfig, IdentityLibrary
+    from diffusiontalker.network.identity import IdentityConfig, IdentityLibrary
 
     teacher, waves = ToyTeacher(), _waves(6, 1.0)
     torch.manual_seed(3)
@@ -201,7 +201,7 @@ def test_identity_match_distillation_follows_the_teachers_lookup():
 
 def test_torch_log_mel_agrees_with_the_numpy_one():
     """The frontend's float32 torch log-mel is the numpy log_mel the student was trained on."""
-    from diffusiontalker.audio_distill import StudentConfig
+    from diffusiontalker.audio.compact_encoder import StudentConfig
 
     encoder = CompactAudioEncoder(StudentConfig(n_mels=40, out_dim=6, out_rate_hz=50.0, hidden=8))
     for wave in [*_waves(2, 1.3), np.zeros(5000, np.float32), np.zeros(1, np.float32)]:
@@ -215,7 +215,7 @@ def test_torch_log_mel_agrees_with_the_numpy_one():
 def test_pruning_keeps_the_strongest_residual_channels():
     """A pruned copy is narrower, saves and loads, and equals the original exactly when the
     cut channels carry nothing; a wider target is refused."""
-    from diffusiontalker.audio_distill import StudentConfig, prune_encoder
+    from diffusiontalker.audio.compact_encoder import StudentConfig, prune_encoder
 
     encoder = CompactAudioEncoder(StudentConfig(n_mels=16, out_dim=6, out_rate_hz=50.0, hidden=12))
     dead = torch.tensor([1, 4, 5, 9])
@@ -237,7 +237,7 @@ def test_pruning_keeps_the_strongest_residual_channels():
 
 
 def test_augmentation_speed_range_is_respected():
-    from diffusiontalker.audio_distill import augment_speech
+    from diffusiontalker.audio.compact_encoder import augment_speech
 
     wave = _waves(1, 1.0)[0]
     lengths = [augment_speech(wave, np.random.default_rng(s), (1.4, 1.45)).shape[0] for s in range(4)]
@@ -247,8 +247,8 @@ def test_augmentation_speed_range_is_respected():
 def test_speech_level_equalisation():
     """normalize_level brings the loudest 30 % of frames to the target RMS whatever the
     recording gain or the length of the silence around the speech; silence stays silent."""
-    from diffusiontalker.audio_distill import StudentConfig
-    from diffusiontalker.features import normalize_level
+    from diffusiontalker.audio.compact_encoder import StudentConfig
+    from diffusiontalker.audio.features import normalize_level
 
     speech = _waves(1, 1.0)[0]
     framed = np.concatenate([np.zeros(16000, np.float32), speech, np.zeros(8000, np.float32)])
@@ -284,8 +284,8 @@ def test_a_compact_encoder_stands_in_only_for_the_whisper_features_it_learned(tm
     """``compact_encoder_config``: a Whisper-reading model takes a compact encoder of its
     adapter's width and rate; a model on other features, a wrong width or a missing file is
     refused with a message that says so."""
-    from diffusiontalker.audio_distill import StudentConfig, compact_encoder_config
-    from diffusiontalker.model import MotionSpec, build_config
+    from diffusiontalker.audio.compact_encoder import StudentConfig, compact_encoder_config
+    from diffusiontalker.network.model import MotionSpec, build_config
 
     encoder = CompactAudioEncoder(StudentConfig(n_mels=16, out_dim=24, out_rate_hz=50.0, hidden=8))
     path = encoder.save(tmp_path / "enc.safetensors")

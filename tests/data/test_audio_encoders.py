@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from diffusiontalker.audio_encoders import (
+from diffusiontalker.audio.frontends import (
     AudioAdapter,
     AudioEncoderConfig,
     AudioEncoderError,

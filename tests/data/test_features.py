@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from diffusiontalker.features import hz_to_mel, log_mel, mel_filterbank, mel_power, mel_to_hz
+from diffusiontalker.audio.features import hz_to_mel, log_mel, mel_filterbank, mel_power, mel_to_hz
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_mel_scale_round_trip():
 
 
 def test_chunking_does_not_change_frames(speechlike):
-    import diffusiontalker.features as features
+    import diffusiontalker.audio.features as features
 
     whole = log_mel(speechlike)
     old = features._FRAMES_PER_CHUNK
@@ -67,7 +67,7 @@ def test_features_module_is_numpy_only():
     import ast
     import pathlib
 
-    import diffusiontalker.features as features
+    import diffusiontalker.audio.features as features
 
     tree = ast.parse(pathlib.Path(features.__file__).read_text())
     imported = {alias.name.split(".")[0] for node in ast.walk(tree)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from diffusiontalker.metrics import (
+from diffusiontalker.evaluation.metrics import (
     MetricError,
     channel_fdd,
     channel_lve,

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from diffusiontalker.audio_encoders import AudioEncoderConfig, AudioEncoderError, build_frontend
-from diffusiontalker.whisper_ct2 import (
+from diffusiontalker.audio.frontends import AudioEncoderConfig, AudioEncoderError, build_frontend
+from diffusiontalker.audio.whisper_ct2 import (
     CT2FormatError,
     load_whisper_encoder_ct2,
     read_ct2_model,
@@ -274,7 +274,7 @@ def test_task_head_checkpoints_load_as_encoders(tmp_path):
 
 def test_whisper_encoder_file_round_trip(whisper_dir, tmp_path):
     """The shipped-encoder format: float16 safetensors + config; same features as the source."""
-    from diffusiontalker.whisper_encoder_file import (
+    from diffusiontalker.audio.whisper_file import (
         PACKAGE_WEIGHTS,
         resolve_source,
         save_whisper_encoder,

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from diffusiontalker.speech_check import (
+from diffusiontalker.evaluation.speech_check import (
     Phone,
     check_motion,
     lagged_correlation,
@@ -54,7 +54,7 @@ def test_check_motion_counts_closures_and_silence():
 
 def test_demo_head_aperture_opens_with_the_jaw_and_closes_at_rest():
     from diffusiontalker.channels import CHANNELS
-    from diffusiontalker.speech_check import demo_head_aperture
+    from diffusiontalker.evaluation.speech_check import demo_head_aperture
 
     aperture = demo_head_aperture(CHANNELS)
     w = np.zeros((3, len(CHANNELS)))

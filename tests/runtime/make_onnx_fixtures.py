@@ -16,8 +16,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from diffusiontalker import checkpoint
-from diffusiontalker.factory import random_model
+from diffusiontalker.network import checkpoint
+from diffusiontalker.network.factory import random_model
 from diffusiontalker.runtime.onnx_export import export_onnx
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -31,11 +31,11 @@ def make_student_model(folder: Path) -> Path:
     """A tiny channels model on a random compact student audio encoder, saved and exported."""
     import torch
 
-    from diffusiontalker.audio_distill import CompactAudioEncoder, StudentConfig
-    from diffusiontalker.audio_encoders import AudioEncoderConfig
+    from diffusiontalker.audio.compact_encoder import CompactAudioEncoder, StudentConfig
+    from diffusiontalker.audio.frontends import AudioEncoderConfig
     from diffusiontalker.channels import CHANNELS
-    from diffusiontalker.factory import new_model
-    from diffusiontalker.model import MotionSpec
+    from diffusiontalker.network.factory import new_model
+    from diffusiontalker.network.model import MotionSpec
 
     folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(3)
@@ -59,11 +59,11 @@ def make_whisper_model(folder: Path, trim: bool = True) -> Path:
     from transformers import WhisperConfig
     from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
-    from diffusiontalker.audio_encoders import AudioEncoderConfig
+    from diffusiontalker.audio.frontends import AudioEncoderConfig
+    from diffusiontalker.audio.whisper_file import save_whisper_encoder
     from diffusiontalker.channels import CHANNELS
-    from diffusiontalker.factory import new_model
-    from diffusiontalker.model import MotionSpec
-    from diffusiontalker.whisper_encoder_file import save_whisper_encoder
+    from diffusiontalker.network.factory import new_model
+    from diffusiontalker.network.model import MotionSpec
 
     folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(4)

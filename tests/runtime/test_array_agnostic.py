@@ -8,13 +8,18 @@ import sys
 import numpy as np
 import pytest
 
-from diffusiontalker.samplers import sample_ddim
-from diffusiontalker.schedule import alpha_sigma_value, ddim_step, log_snr_value, time_points
+from diffusiontalker.diffusion.samplers import sample_ddim
+from diffusiontalker.diffusion.schedule import (
+    alpha_sigma_value,
+    ddim_step,
+    log_snr_value,
+    time_points,
+)
 
 
 def test_float_schedule_matches_the_torch_schedule():
     torch = pytest.importorskip("torch")
-    from diffusiontalker.schedule import alpha_sigma, log_snr, time_grid
+    from diffusiontalker.diffusion.schedule import alpha_sigma, log_snr, time_grid
 
     for u in (0.0, 1e-6, 0.125, 0.5, 0.875, 1.0):
         assert log_snr_value(u) == pytest.approx(float(log_snr(u)), abs=1e-12)
@@ -59,7 +64,7 @@ def test_the_numpy_loop_runs_where_torch_cannot_be_imported(repo_root):
     code = (
         "import sys; sys.modules['torch'] = None\n"  # makes `import torch` raise ImportError
         "import numpy as np\n"
-        "from diffusiontalker.samplers import sample_ddim\n"
+        "from diffusiontalker.diffusion.samplers import sample_ddim\n"
         "out = sample_ddim(lambda z, u, c: 0.5 * z, (1, 3, 2), 4, noise=np.ones((1, 3, 2), np.float32))\n"
         "print(out.dtype, out.shape, 'torch' in sys.modules and sys.modules['torch'] is not None)\n"
     )

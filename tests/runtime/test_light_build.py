@@ -86,7 +86,7 @@ def test_light_zip_is_small_and_bundles_what_blender_lacks(light_zip):
     for names in (inside, listed):
         assert not [n for n in names if n.startswith("diffusiontalker/weights/")
                     and n.endswith(".safetensors")]
-    assert "diffusiontalker/runtime/ort_sampler.py" in inside
+    assert "diffusiontalker/runtime/onnx_talker.py" in inside
 
 
 def test_light_core_wheel_drops_torch_weights_and_keeps_onnx_exports(tmp_path):

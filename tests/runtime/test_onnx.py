@@ -25,7 +25,7 @@ from diffusiontalker.errors import (
     IdentityError,
 )
 from diffusiontalker.runtime.onnx_export import MANIFEST, sha256_of
-from diffusiontalker.runtime.ort_sampler import load_onnx_model
+from diffusiontalker.runtime.onnx_talker import load_onnx_model
 
 DATA = Path(__file__).resolve().parent / "data"
 MODELS = ("tiny_channels", "tiny_vertices")
@@ -83,7 +83,7 @@ def test_identity_matching_agrees():
 
 def test_windows_crossfade_features_and_identity_rules_match_the_torch_talker():
     pytest.importorskip("torch")
-    from diffusiontalker.audio_encoders import build_frontend
+    from diffusiontalker.audio.frontends import build_frontend
 
     ort = load_onnx_model(DATA / "tiny_channels.onnx")
     ref = _torch_talker("tiny_channels")
@@ -147,7 +147,7 @@ def test_the_onnx_path_runs_where_torch_cannot_be_imported(repo_root):
 def test_the_onnx_path_does_not_import_torch_even_where_it_exists(repo_root):
     code = (
         "import sys, numpy as np\n"
-        "from diffusiontalker.runtime.ort_sampler import load_onnx_model\n"
+        "from diffusiontalker.runtime.onnx_talker import load_onnx_model\n"
         f"t = load_onnx_model({str(DATA / 'tiny_channels.onnx')!r})\n"
         "t.generate(np.zeros(4000, np.float32) + 0.01, 16000, steps=2)\n"
         "print('torch' in sys.modules)\n"
@@ -265,7 +265,7 @@ def whisper_export(tmp_path_factory, repo_root):
 def test_whisper_log_mel_matches_the_transformers_feature_extractor():
     transformers = pytest.importorskip("transformers")
     pytest.importorskip("torch")
-    from diffusiontalker.features import whisper_log_mel
+    from diffusiontalker.audio.features import whisper_log_mel
 
     for n_mels, seconds, seed in ((80, 3.3, 0), (80, 30.0, 1), (128, 0.01, 2), (80, 31.0, 3)):
         wave = _wave(seconds, seed) * np.linspace(0.0, 1.0, int(16000 * seconds), dtype=np.float32)
@@ -341,8 +341,8 @@ def test_onnx_mel_features_honour_cmvn():
     """The torch-free path computes the same per-clip normalised mel as the torch frontend."""
     from types import SimpleNamespace
 
-    from diffusiontalker.audio_encoders import AudioEncoderConfig, build_frontend
-    from diffusiontalker.runtime.ort_sampler import OrtTalker
+    from diffusiontalker.audio.frontends import AudioEncoderConfig, build_frontend
+    from diffusiontalker.runtime.onnx_talker import OrtTalker
 
     wave = np.random.default_rng(5).standard_normal(24000).astype(np.float32) * 0.1
     for normalize in ("none", "cmvn"):

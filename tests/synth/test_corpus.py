@@ -116,7 +116,7 @@ def test_vertex_offsets_on_the_demo_head(tmp_path):
 def test_clips_begin_and_end_in_silence_with_the_mouth_at_rest():
     """Every clip has 0.1-0.9 s of silence before the sentence and 0.2-1.0 s after it, as pause
     phones, with silent audio and a closed mouth there (models must learn rest in silence)."""
-    from diffusiontalker.speech_check import demo_head_aperture
+    from diffusiontalker.evaluation.speech_check import demo_head_aperture
 
     aperture = demo_head_aperture(CHANNELS)
     for utterance in range(3):

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..api import load_model
-    from ..bench import model_role, test_speech, time_generate
+    from ..evaluation.bench import model_role, test_speech, time_generate
 
     wave = test_speech(args.seconds)
     talker = load_model(args.checkpoint, args.device)
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _compare_runtimes(args: argparse.Namespace) -> int:
     """torch vs ONNX Runtime (and student vs teacher) rows, each from a fresh process."""
-    from ..runtime.bench_runtime import machine, measure_isolated
+    from ..evaluation.bench_runtime import machine, measure_isolated
 
     lengths = [float(x) for x in args.lengths.split(",") if x.strip()] or [args.seconds]
     models = [("student", args.checkpoint, args.repeats)]

@@ -2,7 +2,7 @@
 
 Generates motion for each clip, measures the lip aperture on the demo head's rig, aligns the
 transcript with PocketSphinx, and reports envelope correlation, closure at bilabials and rest
-in silence (see :mod:`diffusiontalker.speech_check`).
+in silence (see :mod:`diffusiontalker.evaluation.speech_check`).
 """
 
 from __future__ import annotations
@@ -46,9 +46,9 @@ def _clip_list(items: list[str]) -> list[tuple[Path, str]]:
 
 def run(args: argparse.Namespace) -> int:
     from ..api import load_model
-    from ..audio import SAMPLE_RATE, load_audio
+    from ..audio.loading import SAMPLE_RATE, load_audio
     from ..errors import AudioError, DiffusionTalkerError
-    from ..speech_check import align_phones, check_motion, demo_head_aperture
+    from ..evaluation.speech_check import align_phones, check_motion, demo_head_aperture
 
     talker = load_model(args.checkpoint, audio_encoder=args.audio_encoder)
     if talker.space != "channels":

@@ -12,11 +12,10 @@ import argparse
 from pathlib import Path
 
 from ..errors import AudioError, CheckpointError, DiffusionTalkerError
+from ..paths import DATA_DIR, DEFAULT_CHECKPOINT
 
 HELP = "headless demo: demo head + speech -> talking head in a .blend (needs bpy)"
-DATA = Path(__file__).resolve().parents[1] / "data"
-DEMO_AUDIO = DATA / "demo_speech.wav"
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "weights" / "default.safetensors"
+DEMO_AUDIO = DATA_DIR / "demo_speech.wav"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..distill import DistillConfig, distill
+    from ..training.distill import DistillConfig, distill
 
     cfg = DistillConfig(teacher=args.teacher, out=args.output, data=args.data,
                         to_steps=args.to_steps, from_steps=args.from_steps,

@@ -60,9 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..audio import load_audio
-    from ..audio_distill import AdapterTokens, augment_speech, distill_audio_encoder
-    from ..audio_encoders import AudioEncoderConfig, build_frontend
+    from ..audio.compact_encoder import AdapterTokens, augment_speech, distill_audio_encoder
+    from ..audio.frontends import AudioEncoderConfig, build_frontend
+    from ..audio.loading import load_audio
     from ..datasets import load_dataset
     from ..errors import DatasetError
     from .train import audio_config
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     every = max(1, args.steps // 20)
     token_map = init = identity = None
     if args.for_model:
-        from ..checkpoint import load_model
+        from ..network.checkpoint import load_model
 
         model = load_model(args.for_model)
         adapter = model.adapter
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         token_map = AdapterTokens(adapter)
         identity = model.identity if args.identity_weight > 0 else None
     if args.init:
-        from ..audio_distill import CompactAudioEncoder, prune_encoder
+        from ..audio.compact_encoder import CompactAudioEncoder, prune_encoder
 
         init = CompactAudioEncoder.load(args.init)
         if args.hidden < init.config.hidden:

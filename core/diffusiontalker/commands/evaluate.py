@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..api import load_model
     from ..datasets import load_dataset
-    from ..evaluation import evaluate_model
+    from ..evaluation.evaluate import evaluate_model
 
     def indices(path):
         return None if path is None else np.load(path, allow_pickle=False).astype(np.int64)
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
                             indices(args.lip_mask), indices(args.upper_mask), args.max_clips,
                             head=args.head, speakers=args.speakers)
     if args.identity_control and talker.space == "channels":
-        from ..evaluation import identity_control
+        from ..evaluation.evaluate import identity_control
 
         control = identity_control(talker, corpus, args.split, args.steps,
                                    args.max_clips or 42)

@@ -1,7 +1,7 @@
 """`diffusiontalker export-onnx CKPT -o DIR`: export a checkpoint for the ONNX Runtime path.
 
 Needs torch and the ``onnx`` package (keep them in an export-only environment: ``onnx`` pulls
-numpy 2). The folder it writes is what ``runtime.ort_sampler.load_onnx_model`` reads.
+numpy 2). The folder it writes is what ``runtime.onnx_talker.load_onnx_model`` reads.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def audio_config(text: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train import TrainConfig, train
+    from ..training.teacher import TrainConfig, train
 
     cfg = TrainConfig(data=args.data, out=args.output, preset=args.config,
                       audio=audio_config(args.audio), prediction=args.prediction,

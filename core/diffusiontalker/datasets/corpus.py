@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE, load_audio
+from ..audio.loading import SAMPLE_RATE, load_audio
 from ..errors import DatasetError, TopologyError
 
 SPLITS = ("train", "val", "test")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import audio_duration
+from ..audio.loading import audio_duration
 from ..errors import DatasetError
 from .corpus import Clip, MotionCorpus, audio_file_loader, check_motion, check_template
 from .safe_pickle import load_pickle

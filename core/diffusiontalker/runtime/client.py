@@ -24,13 +24,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .. import errors
 from ..motion import Motion
+from ..paths import PACKAGE_DIR
 from .device import DeviceError
 from .protocol import (
     PROTOCOL_VERSION,
@@ -41,7 +41,6 @@ from .protocol import (
     write_message,
 )
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1]
 # Imports the package from PACKAGE_DIR by location, then runs the worker's main().
 _BOOTSTRAP = (
     "import importlib.util, os, sys\n"
@@ -306,7 +305,7 @@ class WorkerTalker:
 
     @staticmethod
     def _wave(audio: Any, sample_rate: int | None) -> tuple[np.ndarray, int]:
-        from ..audio import SAMPLE_RATE, load_audio
+        from ..audio.loading import SAMPLE_RATE, load_audio
 
         return load_audio(audio, sample_rate), SAMPLE_RATE
 

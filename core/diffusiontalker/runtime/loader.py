@@ -1,7 +1,7 @@
 """One loader for both runtimes: torch where torch imports, ONNX Runtime otherwise.
 
 ``load_talker(checkpoint, device, runtime)`` returns an ``api.Talker`` (torch) or an
-``ort_sampler.OrtTalker`` (onnxruntime + numpy); both have the same interface. The ONNX export
+``onnx_talker.OrtTalker`` (onnxruntime + numpy); both have the same interface. The ONNX export
 of a checkpoint ``NAME.safetensors`` is looked for in the folder ``NAME.onnx`` beside it
 (``diffusiontalker export-onnx NAME.safetensors -o NAME.onnx``); a folder holding an
 ``onnx_model.json`` may also be passed as the checkpoint itself.
@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CheckpointError
+from ..paths import DEFAULT_CHECKPOINT
 from .device import DeviceError, choose_device, run_with_cpu_fallback
 from .onnx_export import MANIFEST
 
 RUNTIMES = ("auto", "torch", "onnx", "worker")
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
-DEFAULT_CHECKPOINT = WEIGHTS_DIR / "default.safetensors"
 # device names of the torch chain -> ONNX Runtime provider preferences
 _ORT_DEVICE = {"auto": "auto", "cpu": "cpu", "cuda": "cuda", "mps": "coreml",
                "directml": "directml", "coreml": "coreml", "gpu": "gpu"}
@@ -79,7 +78,7 @@ def load_talker(checkpoint: str | Path | None = None, device: str = "auto",
             onnx_dir_for(checkpoint))
         runtime = "onnx" if is_onnx_dir(checkpoint) or only_onnx or not torch_available() else "torch"
     if runtime == "onnx":
-        from .ort_sampler import load_onnx_model
+        from .onnx_talker import load_onnx_model
 
         folder = onnx_dir_for(checkpoint)
         if not is_onnx_dir(folder):

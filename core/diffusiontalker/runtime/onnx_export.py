@@ -1,4 +1,4 @@
-"""Export a checkpoint to ONNX for the torch-free ONNX Runtime path (``ort_sampler``).
+"""Export a checkpoint to ONNX for the torch-free ONNX Runtime path (``onnx_talker``).
 
 ``export_onnx(checkpoint, out_dir)`` writes, with the time axis T (and the feature axis F)
 dynamic:
@@ -77,7 +77,7 @@ def _wrappers(model: Any) -> dict[str, Any]:
     """The three exported graphs as small modules with tensor-only inputs."""
     from torch import nn
 
-    from ..model import Conditioning
+    from ..network.model import Conditioning
 
     class Adapter(nn.Module):
         def __init__(self) -> None:
@@ -110,7 +110,7 @@ def _whisper_frontend(frontend: Any) -> tuple[dict[str, Any], Any]:
     """The Whisper encoder up to the configured layer, as ``mel (B, n_mels, 2n) -> (B, n, d)``."""
     from torch import nn
 
-    from ..audio_pretrained import _pick_layer, trimmed_hidden_states
+    from ..audio.pretrained import _pick_layer, trimmed_hidden_states
 
     layer = int(frontend.config.layer)
 
@@ -143,7 +143,7 @@ def _frontend(model: Any) -> tuple[dict[str, Any], Any]:
             "Whisper one")
     from torch import nn
 
-    from ..audio_encoders import build_frontend
+    from ..audio.frontends import build_frontend
 
     if audio.kind == "whisper":
         try:
@@ -209,7 +209,7 @@ def export_onnx(checkpoint: str | Path, out_dir: str | Path, tolerance: float = 
     _require_export_tools()
     import torch
 
-    from .. import checkpoint as checkpoint_io
+    from ..network import checkpoint as checkpoint_io
 
     checkpoint = Path(checkpoint)
     if not checkpoint.is_file():

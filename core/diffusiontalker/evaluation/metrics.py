@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .errors import DiffusionTalkerError
+from ..errors import DiffusionTalkerError
 
 
 class MetricError(DiffusionTalkerError, ValueError):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DiffusionTalkerError
+from ..errors import DiffusionTalkerError
 
 SUPPORTED_VERSIONS = (5, 6)
 # CTranslate2's DataType ids; bfloat16 is widened to float32 on read.

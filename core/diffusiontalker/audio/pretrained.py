@@ -3,7 +3,7 @@
 DiffusionTalker (arXiv 2311.16565) conditions on a large pretrained speech encoder (the 2025
 version on HuBERT-style features before distilling them). Weights come from a hub id or a
 local directory through ``transformers``' ``from_pretrained``; Whisper can also be read from
-a CTranslate2 ``model.bin`` (:mod:`diffusiontalker.whisper_ct2`). All run frozen in eval mode,
+a CTranslate2 ``model.bin`` (:mod:`diffusiontalker.audio.whisper_ct2`). All run frozen in eval mode,
 giving one vector per 20 ms (50 Hz), trimmed or padded to exactly
 ``round(N * 50 / 16000)`` vectors.
 """
@@ -16,14 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .audio import SAMPLE_RATE
-from .audio_encoders import (
-    PRETRAINED_RATE_HZ,
-    AudioEncoderConfig,
-    AudioEncoderError,
-    Frontend,
-)
 from .features import WHISPER_WINDOW_SAMPLES, fit_length
+from .frontends import PRETRAINED_RATE_HZ, AudioEncoderConfig, AudioEncoderError, Frontend
+from .loading import SAMPLE_RATE
 
 _SAMPLES_PER_FEATURE = int(SAMPLE_RATE / PRETRAINED_RATE_HZ)  # 320
 
@@ -54,7 +49,7 @@ class _TorchFrontend(Frontend):
     device: torch.device
 
     def source_fingerprint(self) -> str:
-        from .whisper_encoder_file import resolve_source
+        from .whisper_file import resolve_source
 
         return _fingerprint(resolve_source(str(self.config.source)))
 
@@ -124,11 +119,7 @@ class WhisperFrontend(_TorchFrontend):
     def __init__(self, config: AudioEncoderConfig, device: str | torch.device = "cpu") -> None:
         from transformers import WhisperFeatureExtractor, WhisperModel
 
-        from .whisper_encoder_file import (
-            is_whisper_encoder_file,
-            load_whisper_encoder,
-            resolve_source,
-        )
+        from .whisper_file import is_whisper_encoder_file, load_whisper_encoder, resolve_source
 
         self.config, self.device, self.rate_hz = config, torch.device(device), PRETRAINED_RATE_HZ
         source = resolve_source(str(config.source))

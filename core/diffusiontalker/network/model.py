@@ -15,11 +15,11 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from .audio_encoders import AudioAdapter, AudioEncoderConfig
+from ..audio.frontends import AudioAdapter, AudioEncoderConfig
+from ..diffusion.schedule import x_from_v
 from .denoiser import Denoiser, DenoiserConfig
 from .identity import IdentityConfig, IdentityLibrary
 from .normalization import MotionNormalizer
-from .schedule import x_from_v
 
 SPACES = ("channels", "vertices")
 

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from .audio import SAMPLE_RATE
+from ..audio.loading import SAMPLE_RATE
 
 
 def test_speech(seconds: float, seed: int = 0) -> np.ndarray:

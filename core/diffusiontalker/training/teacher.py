@@ -17,13 +17,13 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from . import checkpoint
-from .audio_encoders import AudioEncoderConfig, build_frontend
-from .errors import CheckpointError
-from .factory import new_model
-from .model import DiffusionTalker, ModelConfig, MotionSpec
-from .schedule import diffuse, v_target
-from .training_data import (
+from ..audio.frontends import AudioEncoderConfig, build_frontend
+from ..diffusion.schedule import diffuse, v_target
+from ..errors import CheckpointError
+from ..network import checkpoint
+from ..network.factory import new_model
+from ..network.model import DiffusionTalker, ModelConfig, MotionSpec
+from .data import (
     JsonlLog,
     batch_conditioning,
     cosine_lr,

@@ -1,6 +1,6 @@
 """Long audio by overlapping windows, and identity blends: the torch-free pieces that the
 torch sampler (:mod:`diffusiontalker.api`) and the ONNX Runtime sampler
-(:mod:`diffusiontalker.runtime.ort_sampler`) share, so both cut, cross-fade and blend alike.
+(:mod:`diffusiontalker.runtime.onnx_talker`) share, so both cut, cross-fade and blend alike.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import IdentityError
+from ..errors import IdentityError
 
 MATCH = "match"  # the identity choice "the library identity that best matches this voice"
 

@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .datasets import load_dataset
-from .errors import DatasetError
-from .model import Conditioning, DiffusionTalker
+from ..datasets import load_dataset
+from ..errors import DatasetError
+from ..network.model import Conditioning, DiffusionTalker
 
 
 def open_corpus(root: str | Path, frontend, window_seconds: float, seed: int,
                 cache_dir: str | None = None):
     """Load a dataset and build training/validation window samplers for a frontend."""
-    from .datasets.windows import WindowSampler
+    from ..datasets.windows import WindowSampler
 
     corpus = load_dataset(root)
     train_clips = corpus.split("train")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import AudioError
+from ..errors import AudioError
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,13 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from . import checkpoint
-from .audio_encoders import build_frontend
-from .errors import CheckpointError
-from .model import DiffusionTalker, ModelConfig
-from .samplers import sample_ddim
-from .schedule import ddim_step, diffuse, distillation_target, loss_weight
-from .training_data import (
+from ..audio.frontends import build_frontend
+from ..diffusion.samplers import sample_ddim
+from ..diffusion.schedule import ddim_step, diffuse, distillation_target, loss_weight
+from ..errors import CheckpointError
+from ..network import checkpoint
+from ..network.model import DiffusionTalker, ModelConfig
+from .data import (
     JsonlLog,
     batch_conditioning,
     cosine_lr,

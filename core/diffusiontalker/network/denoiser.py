@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .schedule import log_snr
+from ..diffusion.schedule import log_snr
 
 
 @dataclass

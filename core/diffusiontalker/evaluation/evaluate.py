@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .audio import SAMPLE_RATE
-from .channels import MOUTH_CHANNELS, UPPER_FACE_CHANNELS
-from .errors import DatasetError
+from ..audio.loading import SAMPLE_RATE
+from ..channels import MOUTH_CHANNELS, UPPER_FACE_CHANNELS
+from ..errors import DatasetError
 
 
 def demo_head_regions(channels: Sequence[str]):
@@ -25,7 +25,7 @@ def demo_head_regions(channels: Sequence[str]):
     head's ``upper_lip`` and ``lower_lip`` groups; the upper face is the skin above the lower
     eyelids (brows, lids, forehead), as for VOCASET's FDD region.
     """
-    from .head import build_demo_head, build_rig
+    from ..head import build_demo_head, build_rig
 
     head = build_demo_head()
     rig = build_rig(head.vertices, head.faces, head.landmarks, channels=tuple(channels))

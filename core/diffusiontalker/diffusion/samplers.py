@@ -5,7 +5,7 @@ trailing grid ``u_i = i/N`` (``schedule.time_grid``): the teacher respaced to fe
 this same function with a smaller ``steps``.
 
 Given ``noise`` as a numpy array and a numpy ``denoise``, the loop runs without torch (the
-ONNX Runtime path, ``runtime/ort_sampler.py``).
+ONNX Runtime path, ``runtime/onnx_talker.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import CancelledError
+from ..errors import CancelledError
 from .schedule import ddim_step, time_points
 
 if TYPE_CHECKING:

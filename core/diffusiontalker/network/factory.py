@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .audio_encoders import AudioEncoderConfig, build_frontend
-from .channels import CHANNELS
+from ..audio.frontends import AudioEncoderConfig, build_frontend
+from ..channels import CHANNELS
 from .model import DiffusionTalker, MotionSpec, build_config
 
 
@@ -29,7 +29,7 @@ def new_model(motion: MotionSpec, names: Sequence[str], audio: AudioEncoderConfi
     if template is not None:
         t = torch.as_tensor(np.asarray(template, dtype=np.float32))
         if tuple(t.shape) != tuple(model.template.shape):
-            from .errors import TopologyError
+            from ..errors import TopologyError
 
             raise TopologyError(f"template has shape {tuple(t.shape)}, the model needs "
                                 f"{tuple(model.template.shape)}")

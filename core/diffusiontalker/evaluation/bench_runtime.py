@@ -19,7 +19,7 @@ import sys
 import time
 from typing import Any
 
-from ..bench import test_speech
+from .bench import test_speech
 
 SPEC_KEYS = ("name", "runtime", "model", "lengths", "steps", "repeats", "device", "threads")
 
@@ -36,8 +36,8 @@ def peak_rss_mb() -> float | None:
 
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
     """Load ``spec["model"]`` with ``spec["runtime"]`` and time generation at each length."""
-    from .loader import load_talker, onnx_dir_for
-    from .ort_sampler import load_onnx_model
+    from ..runtime.loader import load_talker, onnx_dir_for
+    from ..runtime.onnx_talker import load_onnx_model
 
     threads = spec.get("threads")
     rss_before = peak_rss_mb()
@@ -87,7 +87,7 @@ def _cuda_peak_mb() -> float | None:
 
 def measure_isolated(spec: dict[str, Any], timeout: float = 3600.0) -> list[dict[str, Any]]:
     """:func:`measure` in a fresh process of this Python; an error becomes one row saying so."""
-    code = ("import json, sys; from diffusiontalker.runtime.bench_runtime import measure; "
+    code = ("import json, sys; from diffusiontalker.evaluation.bench_runtime import measure; "
             "print('BENCH-JSON ' + json.dumps(measure(json.loads(sys.argv[1]))))")
     env = dict(os.environ)
     core = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -121,12 +121,12 @@ def make_bench_models(out_dir: str, preset: str = "small", export: bool = True) 
     weights' values). Needs torch, and ``onnx`` when ``export``."""
     from pathlib import Path
 
-    from .. import checkpoint
-    from ..audio_encoders import AudioEncoderConfig
+    from ..audio.frontends import AudioEncoderConfig
     from ..channels import CHANNELS
-    from ..factory import new_model
-    from ..model import MotionSpec
-    from .onnx_export import export_onnx
+    from ..network import checkpoint
+    from ..network.factory import new_model
+    from ..network.model import MotionSpec
+    from ..runtime.onnx_export import export_onnx
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -24,18 +24,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from .audio import SAMPLE_RATE, resample
-from .audio_encoders import (
-    AudioEncoderConfig,
-    AudioEncoderError,
-    Frontend,
-    interpolate_to_frames,
-)
+from ..training.data import cosine_lr
 from .features import LOG_FLOOR, fit_length, log_mel, mel_filterbank, normalize_level, padded_hann
-from .training_data import cosine_lr
+from .frontends import AudioEncoderConfig, AudioEncoderError, Frontend, interpolate_to_frames
+from .loading import SAMPLE_RATE, resample
 
 if TYPE_CHECKING:
-    from .model import ModelConfig
+    from ..network.model import ModelConfig
 
 N_FFT = 512  # log_mel's FFT size (a 400-sample window, zero-padded)
 
@@ -158,7 +153,7 @@ class StudentFrontend(Frontend):
     """
 
     def __init__(self, config: AudioEncoderConfig, device: str | torch.device = "cpu") -> None:
-        from .whisper_encoder_file import resolve_source
+        from .whisper_file import resolve_source
 
         self.config, self.device = config, torch.device(device)
         self.path = Path(resolve_source(str(config.source)))
@@ -190,7 +185,7 @@ def compact_encoder_config(source: str, model_config: ModelConfig) -> AudioEncod
     model reading Whisper features (``model_config.audio.kind == "whisper"``), at the width
     and rate its audio adapter expects; anything else raises :class:`AudioEncoderError`.
     """
-    from .whisper_encoder_file import resolve_source
+    from .whisper_file import resolve_source
 
     path = f"package:{COMPACT_ENCODER_FILE}" if source == "compact" else str(source)
     file = Path(resolve_source(path))
@@ -313,7 +308,7 @@ def distill_audio_encoder(teacher: Frontend, waves: Sequence[np.ndarray], *, ste
     task-aware: the MSE between ``token_map`` of the student's and of the teacher's features
     (each token dimension standardised), plus ``feature_weight`` times the feature MSE, so the
     student spends its capacity on what the motion model reads. ``identity`` (frozen; the
-    model's :class:`~diffusiontalker.identity.IdentityLibrary`, with ``token_map``) adds
+    model's :class:`~diffusiontalker.network.identity.IdentityLibrary`, with ``token_map``) adds
     ``identity_weight`` times the KL divergence from the library-match distribution
     ``softmax(cos(g(a), E_j)/τ)`` of the teacher's tokens to the student's (Hinton et al. 2015
     distillation on the identity lookup), so "match identity from the voice" keeps naming the

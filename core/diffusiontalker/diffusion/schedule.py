@@ -8,7 +8,7 @@ positive: ``α² = sigmoid(λ)``, ``σ² = sigmoid(−λ)``.
 
 The schedule values at plain-float times (``log_snr_value``, ``alpha_sigma_value``,
 ``time_points``) and ``ddim_step`` with float times need no torch: the step's arithmetic works
-on numpy arrays too, so the torch-free ONNX Runtime sampler (``runtime/ort_sampler.py``)
+on numpy arrays too, so the torch-free ONNX Runtime sampler (``runtime/onnx_talker.py``)
 runs this same maths. Everything else needs torch.
 """
 

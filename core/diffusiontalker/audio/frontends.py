@@ -7,12 +7,12 @@ split in two:
 - a **frontend** (``build_frontend``): frozen and deterministic, ``wave (N,) -> (F, dim)`` at
   ``rate_hz`` features per second; its output can be cached on disk. Kinds: ``"mel"`` (log-mel,
   100 Hz, numpy only) and the pretrained ``"wav2vec2"``, ``"hubert"``, ``"whisper"`` (50 Hz,
-  see :mod:`diffusiontalker.audio_pretrained`);
+  see :mod:`diffusiontalker.audio.pretrained`);
 - an **adapter** (:class:`AudioAdapter`): the trainable part, a small dilated conv stack for mel
   (the compact encoder) or an MLP for pretrained features, followed by linear interpolation
   from the feature rate to the motion frame rate.
 
-:func:`diffusiontalker.audio_distill.distill_audio_encoder` trains the compact student of the
+:func:`diffusiontalker.audio.compact_encoder.distill_audio_encoder` trains the compact student of the
 2025 paper (a mel conv encoder regressing a frozen large frontend's features, feature MSE);
 it is re-exported here.
 """
@@ -28,9 +28,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .audio import SAMPLE_RATE
-from .errors import DiffusionTalkerError
+from ..errors import DiffusionTalkerError
 from .features import cmvn, fit_length, log_mel
+from .loading import SAMPLE_RATE
 
 FRONTEND_KINDS = ("mel", "wav2vec2", "hubert", "whisper", "student")
 PRETRAINED_RATE_HZ = 50.0  # wav2vec2 / HuBERT / Whisper encoders: one vector per 20 ms
@@ -121,7 +121,7 @@ class Frontend:
 
 
 class MelFrontend(Frontend):
-    """Log-mel features (:func:`diffusiontalker.features.log_mel`), 100 per second."""
+    """Log-mel features (:func:`diffusiontalker.audio.features.log_mel`), 100 per second."""
 
     def __init__(self, config: AudioEncoderConfig) -> None:
         self.config = config
@@ -141,10 +141,10 @@ def build_frontend(config: AudioEncoderConfig | dict, device: str | torch.device
     if config.kind == "mel":
         return MelFrontend(config)
     if config.kind == "student":
-        from .audio_distill import StudentFrontend
+        from .compact_encoder import StudentFrontend
 
         return StudentFrontend(config, device)
-    from . import audio_pretrained
+    from . import pretrained as audio_pretrained
 
     if config.kind == "whisper":
         return audio_pretrained.WhisperFrontend(config, device)
@@ -216,6 +216,6 @@ class AudioAdapter(nn.Module):
 
 def distill_audio_encoder(*args, **kwargs):
     """Train the compact student encoder; see :func:`.audio_distill.distill_audio_encoder`."""
-    from .audio_distill import distill_audio_encoder as distill
+    from .compact_encoder import distill_audio_encoder as distill
 
     return distill(*args, **kwargs)

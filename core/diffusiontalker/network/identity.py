@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .errors import IdentityError
-from .long_audio import MATCH, blend_weights  # noqa: F401  (MATCH re-exported)
+from ..diffusion.windows import MATCH, blend_weights  # noqa: F401  (MATCH re-exported)
+from ..errors import IdentityError
 
 IdentityChoice = str | dict[str, float] | None
 

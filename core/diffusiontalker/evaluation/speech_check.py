@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .errors import AudioError
+from ..errors import AudioError
 
 BILABIALS = frozenset({"P", "B", "M"})
 
@@ -114,7 +114,7 @@ def align_phones(wave: np.ndarray, sample_rate: int, transcript: str) -> list[Ph
     except ImportError as exc:  # optional: only the evaluation needs it
         raise AudioError("forced alignment needs the 'pocketsphinx' package") from exc
     if sample_rate != 16000:
-        from .audio import load_audio
+        from ..audio.loading import load_audio
 
         wave = load_audio(wave, sample_rate)
     pad = 0.25
@@ -211,7 +211,7 @@ def demo_head_aperture(channels: list[str] | tuple[str, ...]) -> ApertureFn:
     The aperture is the vertical gap between the inner upper- and lower-lip midpoints after the
     rig deforms the head (negative gaps, lips pressed into each other, count as closed: 0).
     """
-    from .head import build_demo_head, build_rig
+    from ..head import build_demo_head, build_rig
 
     head = build_demo_head()
     rig = build_rig(head.vertices, head.faces, head.landmarks, channels=tuple(channels))

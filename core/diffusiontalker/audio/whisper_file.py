@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .errors import CheckpointError
+from ..errors import CheckpointError
+from ..paths import WEIGHTS_DIR
 
 FORMAT = "diffusiontalker-whisper-encoder"
-PACKAGE_WEIGHTS = Path(__file__).resolve().parent / "weights"
+PACKAGE_WEIGHTS = WEIGHTS_DIR  # files named package:NAME
 _CONFIG_KEYS = ("num_mel_bins", "d_model", "encoder_layers", "encoder_attention_heads",
                 "encoder_ffn_dim", "max_source_positions", "activation_function")
 

@@ -22,9 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE, load_audio
-from ..errors import CheckpointError, DiffusionTalkerError
-from ..features import (
+from ..audio.features import (
     WHISPER_WINDOW_SAMPLES,
     cmvn,
     fit_length,
@@ -32,9 +30,11 @@ from ..features import (
     normalize_level,
     whisper_log_mel,
 )
-from ..long_audio import MATCH, blend_weights, crossfade_weights, window_spans
+from ..audio.loading import SAMPLE_RATE, load_audio
+from ..diffusion.samplers import sample_ddim
+from ..diffusion.windows import MATCH, blend_weights, crossfade_weights, window_spans
+from ..errors import CheckpointError, DiffusionTalkerError
 from ..motion import Motion
-from ..samplers import sample_ddim
 from .device import create_ort_session
 from .onnx_export import FILES, MANIFEST, ONNX_FORMAT, ONNX_FORMAT_VERSION
 

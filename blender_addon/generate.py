@@ -30,12 +30,14 @@ class GenerateOptions:
     target: str
     strip: str
     identity: object = None  # None | name | {name: weight} | "match"
-    steps: int = 8
+    steps: int | None = None  # None: the model's own default (its checkpoint's default_steps)
     seed: int = 0
     style_strength: float = 1.0
     output_mode: str = "AUTO"
     checkpoint: str = ""
     device: str = "AUTO"
+    runtime: str = "auto"  # prefs.runtime_choice(): auto | torch | onnx | worker
+    python: str = ""  # the worker's Python (runtime "worker")
     max_shapes: int = 64
     cache_dir: str = ""
 
@@ -50,18 +52,6 @@ class Prepared:
     wave: np.ndarray
     window_start: float
     extra: dict = field(default_factory=dict)
-
-
-def parse_blend(text: str) -> dict[str, float]:
-    """``"ada:0.7, bo:0.3"`` -> ``{"ada": 0.7, "bo": 0.3}``."""
-    out: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        name, _, weight = part.rpartition(":")
-        try:
-            out[name.strip() or weight] = float(weight) if name else 1.0
-        except ValueError as exc:
-            raise DiffusionTalkerError(f"bad identity blend entry '{part}' (use name:weight)") from exc
-    return out
 
 
 def prepare(scene: bpy.types.Scene, options: GenerateOptions) -> Prepared:
@@ -90,12 +80,14 @@ def prepare(scene: bpy.types.Scene, options: GenerateOptions) -> Prepared:
 def _work(prep: Prepared):
     def work(progress, cancelled):
         opts = prep.options
-        talker = model_cache.get_talker(opts.checkpoint, opts.device)
+        talker = model_cache.get_talker(opts.checkpoint, opts.device, opts.runtime, opts.python)
         targets.check_vertex_topology(prep.info, talker)
         built = targets.rig_shapes(prep.info, talker.channels) if talker.space == "channels" else {}
+        # steps=None: the talker uses its checkpoint's default_steps (the one source of it)
         motion = talker.generate(prep.wave, SAMPLE_RATE, identity=opts.identity, steps=opts.steps,
                                  seed=opts.seed, style_strength=opts.style_strength,
                                  progress=progress, cancel=cancelled)
+        prep.extra["steps"] = opts.steps if opts.steps is not None else _default_steps(talker)
         frames, values = motion_on_strip(motion.data, motion.fps, prep.window_start,
                                          prep.timing, prep.fps)
         if frames.size == 0:
@@ -103,6 +95,13 @@ def _work(prep: Prepared):
         return motion, frames, values, built
 
     return work
+
+
+def _default_steps(talker):
+    try:
+        return int(talker.default_steps)
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 def make_job(prep: Prepared) -> Job:
@@ -116,8 +115,10 @@ def make_job(prep: Prepared) -> Job:
         if len(obj.data.vertices) != prep.info.num_vertices:
             raise TopologyError(f"the head '{obj.name}' changed while generating; generate again")
         mode = write_motion(obj, motion, frames, values, built, prep.options)
+        steps = prep.extra.get("steps")
+        how = mode.lower().replace("_", " ") + (f", {steps} steps" if steps else "")
         return (f"animated '{obj.name}' from frame {int(frames[0])} to {int(frames[-1])} "
-                f"({len(frames)} frames, {mode.lower().replace('_', ' ')})")
+                f"({len(frames)} frames, {how})")
 
     return Job("Generate", _work(prep), apply)
 

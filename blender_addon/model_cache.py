@@ -4,6 +4,10 @@ The model is loaded only when first needed (so registering the add-on stays inst
 ``diffusiontalker.runtime.loader.load_talker``: torch where it imports, else ONNX Runtime on
 the checkpoint's exported ``.onnx`` folder (the light install). Scripts and tests can hand in a ready Talker with
 :func:`use_talker`.
+
+This module reads no preferences (and imports no other module of the add-on): callers read
+the device and runtime choices on the main thread (``prefs.runtime_choice``) and pass them in,
+so ``prefs`` may import this module without a cycle, and worker threads never touch ``bpy``.
 """
 
 from __future__ import annotations
@@ -17,13 +21,12 @@ _override = None
 found_device = ""  # the device the last load actually used, for the preferences
 
 
-def get_talker(checkpoint: str = "", device: str = "AUTO"):
+def get_talker(checkpoint: str = "", device: str = "AUTO", runtime: str = "auto",
+               python: str = ""):
     """The Talker for ``checkpoint`` ("" = the shipped default) on ``device`` (may load it),
-    on the runtime the preferences choose (a worker process runs the preferences' Python)."""
+    on ``runtime`` (``prefs.runtime_choice()``: auto, torch, onnx or worker; a worker process
+    runs ``python``)."""
     global _talker, _loaded_key, found_device
-    from .prefs import runtime_choice
-
-    runtime, python = runtime_choice()
     with _lock:
         if _override is not None:
             return _override

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
 from diffusiontalker.errors import DiffusionTalkerError
+from diffusiontalker.identity_choice import format_blend, parse_blend
 
 from . import compat, jobs, model_cache, prefs, writers
-from .generate import GenerateOptions, make_job, parse_blend, prepare
+from .generate import GenerateOptions, make_job, prepare
 from .props import IDENTITY_MODES, OUTPUT_MODE_ITEMS, blend_string, sync_library
 
 
@@ -29,19 +31,38 @@ def _checkpoint(given: str) -> str:
     return bpy.path.abspath(chosen) if chosen else ""
 
 
-def _identity(mode: str, name: str, blend: str):
+def parse_blend_text(text: str) -> tuple[dict[str, float], list[str]]:
+    """Blend text (``ada=0.7,bo=0.3``, the core's syntax) -> ``({name: weight}, warnings)``.
+
+    The older ``ada:0.7`` form is still read; the warnings then say it is deprecated and what
+    to write instead (the operator reports them)."""
+    if not text.strip():
+        raise DiffusionTalkerError("give at least one identity a blend weight above zero")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FutureWarning)
+        weights = parse_blend(text)
+    notes = [f"identity blend '{text}': {w.message}; here: '{format_blend(weights)}'"
+             for w in caught if issubclass(w.category, FutureWarning)]
+    return weights, notes
+
+
+def _identity(mode: str, name: str, blend: str) -> tuple[object, list[str]]:
+    """The identity choice for the core, and warnings for the user."""
     if mode == "NONE":
-        return None
+        return None, []
     if mode == "MATCH":
-        return "match"
+        return "match", []
     if mode == "SINGLE":
         if not name:
             raise DiffusionTalkerError("choose an identity from the library (or load the model)")
-        return name
-    weights = parse_blend(blend)
-    if not weights or sum(weights.values()) <= 0:
+        return name, []
+    weights, notes = parse_blend_text(blend)
+    if sum(weights.values()) <= 0:
         raise DiffusionTalkerError("give at least one identity a blend weight above zero")
-    return weights
+    return weights, notes
+
+
+_FROM_SCENE = {"SKIP_SAVE"}
 
 
 class DT_OT_generate(bpy.types.Operator):
@@ -52,14 +73,28 @@ class DT_OT_generate(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     target: StringProperty(name="Head", description="Mesh object to animate (default: active)")
-    strip: StringProperty(name="Sound Strip", description="Sound strip to animate to")
-    identity_mode: EnumProperty(name="Identity Mode", items=IDENTITY_MODES, default="NONE")
-    identity: StringProperty(name="Identity", description="Library identity (mode Library)")
-    identity_blend: StringProperty(name="Blend", description="'name:weight,...' (mode Blend)")
-    style_strength: FloatProperty(name="Style Strength", min=0.0, max=2.0, default=1.0)
-    steps: IntProperty(name="Steps", min=1, max=1000, default=8)
-    seed: IntProperty(name="Variation", min=0, default=0)
-    output_mode: EnumProperty(name="Output", items=OUTPUT_MODE_ITEMS, default="AUTO")
+    # The sidebar's settings (invoke copies those the caller did not set from the scene):
+    # never remembered from an earlier run, or invoke would take them as set by the caller.
+    strip: StringProperty(name="Sound Strip", description="Sound strip to animate to",
+                          options=_FROM_SCENE)
+    identity_mode: EnumProperty(name="Identity Mode", items=IDENTITY_MODES, default="NONE",
+                                options=_FROM_SCENE)
+    identity: StringProperty(name="Identity", description="Library identity (mode Library)",
+                             options=_FROM_SCENE)
+    identity_blend: StringProperty(name="Blend",
+                                   description="'name=weight,...', e.g. 'ada=0.7,bo=0.3' "
+                                               "(mode Blend)", options=_FROM_SCENE)
+    style_strength: FloatProperty(name="Style Strength", min=0.0, max=2.0, default=1.0,
+                                  options=_FROM_SCENE)
+    use_model_steps: BoolProperty(
+        name="Model Default Steps", default=True, options=_FROM_SCENE,
+        description="Use the denoising steps stored in the model's checkpoint (off: Steps). "
+                    "Passing steps=N from a script turns this off unless it is also passed")
+    steps: IntProperty(name="Steps", min=1, max=1000, default=8, options=_FROM_SCENE,
+                       description="Denoising steps when Model Default Steps is off")
+    seed: IntProperty(name="Variation", min=0, default=0, options=_FROM_SCENE)
+    output_mode: EnumProperty(name="Output", items=OUTPUT_MODE_ITEMS, default="AUTO",
+                              options=_FROM_SCENE)
     max_shapes: IntProperty(name="Max Basis Shapes", min=1, max=512, default=64)
     checkpoint: StringProperty(name="Checkpoint", subtype="FILE_PATH",
                                description="Model file (empty: the preferences' choice)")
@@ -82,27 +117,45 @@ class DT_OT_generate(bpy.types.Operator):
             return False
         return True
 
+    def _explicit_steps(self) -> bool:
+        """steps=N was given without use_model_steps: the caller's count wins."""
+        props = self.properties
+        return props.is_property_set("steps") and not props.is_property_set("use_model_steps")
+
     def invoke(self, context, event):
         s = _settings(context)
+        if self._explicit_steps():
+            self.use_model_steps = False
         for prop, value in (("strip", s.strip), ("identity_mode", s.identity_mode),
                             ("identity", s.identity), ("identity_blend", blend_string(s)),
-                            ("style_strength", s.style_strength), ("steps", s.steps),
+                            ("style_strength", s.style_strength),
+                            ("use_model_steps", s.use_model_steps), ("steps", s.steps),
                             ("seed", s.seed), ("output_mode", s.output_mode)):
             if not self.properties.is_property_set(prop):
                 setattr(self, prop, value)
         return self.execute(context)
 
-    def gather(self, context) -> GenerateOptions:
+    def steps_choice(self) -> int | None:
+        """The step count to ask for; None: the model's own default (its checkpoint's)."""
+        use_model = self.use_model_steps and not self._explicit_steps()
+        return None if use_model else self.steps
+
+    def gather(self, context) -> tuple[GenerateOptions, list[str]]:
+        """The Generate options, and warnings to report (e.g. a deprecated blend form)."""
         target = self.target or (context.active_object.name if context.active_object else "")
-        return GenerateOptions(
+        identity, notes = _identity(self.identity_mode, self.identity, self.identity_blend)
+        runtime, python = prefs.runtime_choice()
+        options = GenerateOptions(
             target=target, strip=self.strip or _settings(context).strip,
-            identity=_identity(self.identity_mode, self.identity, self.identity_blend),
-            steps=self.steps, seed=self.seed, style_strength=self.style_strength,
+            identity=identity,
+            steps=self.steps_choice(), seed=self.seed, style_strength=self.style_strength,
             output_mode=self.output_mode,
             checkpoint=_checkpoint(self.checkpoint),
             device=prefs.setting("device", "AUTO") if self.device == "PREFS" else self.device,
+            runtime=runtime, python=python,
             max_shapes=self.max_shapes,
             cache_dir=prefs.cache_folder())
+        return options, notes
 
     def _fail(self, context, message: str):
         _settings(context).error = message
@@ -113,7 +166,10 @@ class DT_OT_generate(bpy.types.Operator):
         s = _settings(context)
         s.error = ""
         try:
-            job = make_job(prepare(context.scene, self.gather(context)))
+            options, notes = self.gather(context)
+            for note in notes:
+                self.report({"WARNING"}, note)
+            job = make_job(prepare(context.scene, options))
         except DiffusionTalkerError as exc:
             return self._fail(context, str(exc))
         if self.blocking or bpy.app.background or context.window is None:
@@ -271,6 +327,7 @@ class DT_OT_load_model(bpy.types.Operator):
 
     def execute(self, context):
         ckpt, device = _checkpoint(self.checkpoint), prefs.setting("device", "AUTO")
+        runtime, python = prefs.runtime_choice()
         scene_name = context.scene.name
 
         def apply(talker):
@@ -279,7 +336,8 @@ class DT_OT_load_model(bpy.types.Operator):
                 sync_library(scene.diffusiontalker, talker)
             return f"model loaded on {model_cache.found_device or 'the chosen device'}"
 
-        job = jobs.Job("Load model", lambda p, c: model_cache.get_talker(ckpt, device), apply)
+        job = jobs.Job("Load model",
+                       lambda p, c: model_cache.get_talker(ckpt, device, runtime, python), apply)
         _background_or_blocking(job, self.blocking)
         if job.state == "failed":
             self.report({"ERROR"}, job.error)
@@ -321,10 +379,11 @@ class DT_OT_match_identity(bpy.types.Operator):
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         ckpt, device, top_k = _checkpoint(self.checkpoint), prefs.setting("device", "AUTO"), self.top_k
+        runtime, python = prefs.runtime_choice()
         scene_name = context.scene.name
 
         def work(progress, cancelled):
-            talker = model_cache.get_talker(ckpt, device)
+            talker = model_cache.get_talker(ckpt, device, runtime, python)
             return talker, talker.match_identity(wave, SAMPLE_RATE, top_k=top_k)
 
         def apply(result):

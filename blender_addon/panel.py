@@ -5,6 +5,7 @@ from __future__ import annotations
 import bpy
 
 from . import compat, jobs, model_cache
+from .props import model_steps_text
 from .targets import target_info, target_problem
 
 
@@ -22,7 +23,7 @@ class DT_PT_talker(bpy.types.Panel):
         self._draw_audio(layout, context, s)
         self._draw_identity(layout, s)
         col = layout.column(align=True)
-        col.prop(s, "steps")
+        self._draw_steps(col, s)
         col.prop(s, "seed")
         col.prop(s, "output_mode")
         self._draw_run(layout, s)
@@ -78,6 +79,15 @@ class DT_PT_talker(bpy.types.Panel):
             row.label(text=f"{m.name}: {m.score:.2f}")
             row.operator("diffusiontalker.use_identity", text="Use").name = m.name
         box.prop(s, "style_strength", slider=True)
+
+    def _draw_steps(self, col, s):
+        """Model default steps (``Steps: model default (N)``, N from the loaded model's
+        checkpoint) or the explicit count."""
+        col.prop(s, "use_model_steps")
+        if s.use_model_steps:
+            col.label(text=model_steps_text(model_cache.loaded_talker()))
+        else:
+            col.prop(s, "steps")
 
     def _draw_run(self, layout, s):
         job = jobs.current()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import bpy
 from bpy.props import (
+    BoolProperty,
     CollectionProperty,
     EnumProperty,
     FloatProperty,
     IntProperty,
     StringProperty,
 )
+
+from diffusiontalker.identity_choice import format_blend
 
 from . import model_cache
 
@@ -56,8 +59,13 @@ class DT_Settings(bpy.types.PropertyGroup):
     matches: CollectionProperty(type=DT_IdentityMatch)
     style_strength: FloatProperty(name="Style Strength", min=0.0, max=2.0, default=1.0,
                                   description="How strongly the identity's style shows")
+    use_model_steps: BoolProperty(
+        name="Model Default Steps", default=True,
+        description="Use the number of denoising steps stored in the model's checkpoint "
+                    "(what the model was made for); off: the Steps below")
     steps: IntProperty(name="Steps", min=1, max=1000, default=8,
-                       description="Denoising steps (the distilled model is made for 8)")
+                       description="Denoising steps when 'Model Default Steps' is off "
+                                   "(fewer: faster and rougher)")
     seed: IntProperty(name="Variation", min=0, default=0,
                       description="Seed: other values give other takes of the same speech")
     output_mode: EnumProperty(name="Output", items=OUTPUT_MODE_ITEMS, default="AUTO")
@@ -66,8 +74,20 @@ class DT_Settings(bpy.types.PropertyGroup):
 
 
 def blend_string(settings) -> str:
-    """The blend sliders as ``name:weight,...`` (non-zero weights only)."""
-    return ",".join(f"{w.name}:{w.weight:g}" for w in settings.blend if w.weight > 0)
+    """The blend sliders as ``name=weight,...`` (non-zero weights only; the core's syntax)."""
+    return format_blend({w.name: w.weight for w in settings.blend if w.weight > 0})
+
+
+def model_steps_text(talker=None) -> str:
+    """The panel's line for "model default" steps, e.g. ``Steps: model default (8)``: the
+    count in the loaded model's checkpoint, or a note that it is read when the model loads."""
+    talker = model_cache.loaded_talker() if talker is None else talker
+    try:
+        steps = int(talker.default_steps) if talker is not None else None
+    except (AttributeError, TypeError, ValueError):
+        steps = None
+    return (f"Steps: model default ({steps})" if steps is not None
+            else "Steps: model default (read when the model loads)")
 
 
 def sync_library(settings, talker) -> None:

@@ -27,10 +27,11 @@ import bpy
 def _ensure_addon() -> None:
     if "generate" in dir(bpy.ops.diffusiontalker):
         return
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
-    from diffusiontalker.commands._addon import import_addon
+    root = Path(__file__).resolve().parents[1]  # the checkout: core/ and blender_addon/
+    sys.path[:0] = [str(root / "core"), str(root)]
+    import blender_addon
 
-    import_addon().register()
+    blender_addon.register()
 
 
 def _args() -> argparse.Namespace:
@@ -41,7 +42,8 @@ def _args() -> argparse.Namespace:
     p.add_argument("--heads", default="*", help="name pattern of the mesh objects to animate")
     p.add_argument("--mode", default="AUTO", help="output mode (AUTO, BASIS, POINT_CACHE, ...)")
     p.add_argument("--identity", default="", help="library identity (default: neutral)")
-    p.add_argument("--steps", type=int, default=8)
+    p.add_argument("--steps", type=int, default=None,
+                   help="denoising steps (default: the model's own, from its checkpoint)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint", default="", help="model file (default: the preferences')")
     return p.parse_args(argv)
@@ -65,7 +67,8 @@ def main() -> int:
                 bpy.ops.diffusiontalker.generate(
                     blocking=True, target=head.name, strip=strip.name, output_mode=args.mode,
                     identity_mode="SINGLE" if args.identity else "NONE", identity=args.identity,
-                    steps=args.steps, seed=args.seed, checkpoint=args.checkpoint)
+                    seed=args.seed, checkpoint=args.checkpoint,
+                    **({} if args.steps is None else {"steps": args.steps}))
             except RuntimeError as exc:  # the operator's message says what is wrong
                 print(f"{head.name} / {strip.name}: {exc}", file=sys.stderr)
                 failures += 1

@@ -16,11 +16,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "core"))
+sys.path[:0] = [str(ROOT / "core"), str(ROOT)]  # the checkout's core and add-on package
 
 import numpy as np  # noqa: E402
 
-from diffusiontalker.commands._addon import import_addon  # noqa: E402
 from diffusiontalker.commands.demo import DEMO_AUDIO  # noqa: E402
 
 DEMO_TEXT = "Hello there! I am a talking head, animated with diffusion. Watch my lips move."
@@ -50,11 +49,13 @@ def main() -> int:
     parser.add_argument("-o", "--output", default=str(ROOT / "docs/images/demo_head_mid_speech.png"))
     parser.add_argument("--size", type=int, default=400)
     args = parser.parse_args()
-    import_addon().register()
-    import bpy
-    from diffusiontalker_blender import compat, demo_scene
-    from diffusiontalker_blender.generate import GenerateOptions, write_motion
+    import blender_addon
 
+    blender_addon.register()
+    import bpy
+
+    from blender_addon import compat, demo_scene
+    from blender_addon.generate import GenerateOptions, write_motion
     from diffusiontalker.bake.timing import motion_on_strip
 
     head, strip = demo_scene.build_demo_scene(str(DEMO_AUDIO))

@@ -8,6 +8,7 @@ import pytest
 
 from diffusiontalker.channels import CHANNELS, upper_face_mask
 from diffusiontalker.cli import main
+from diffusiontalker.errors import MotionError, OutputError
 from diffusiontalker.motion import Motion
 
 
@@ -35,11 +36,20 @@ def test_motion_npz_round_trip(tmp_path):
     assert back.identity == {"ada": 0.5, "bo": 0.5}
 
 
-def test_motion_rejects_bad_shapes():
-    with pytest.raises(ValueError):
+def test_motion_rejects_bad_shapes(tmp_path):
+    with pytest.raises(ValueError):  # MotionError is a ValueError too (old callers)
         Motion(30.0, "vertices", np.zeros((4, 10)))
-    with pytest.raises(ValueError):
+    with pytest.raises(MotionError, match="3 columns, 2 names"):
         Motion(30.0, "channels", np.zeros((4, 3)), ("a", "b"))
+    with pytest.raises(MotionError, match="use 'vertices' or 'channels'"):
+        Motion(30.0, "blendshapes", np.zeros((4, 3)))
+    with pytest.raises(MotionError, match="motion file not found"):
+        Motion.load_npz(tmp_path / "none.npz")
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    with pytest.raises(MotionError, match="is not a motion .npz"):
+        Motion.load_npz(tmp_path / "other.npz")
+    with pytest.raises(OutputError, match="check that its folder exists"):
+        Motion(30.0, "channels", np.zeros((4, 1)), ("a",)).save_npz(tmp_path / "no" / "m.npz")
 
 
 def test_cli_help_runs(capsys):

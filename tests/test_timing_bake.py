@@ -15,13 +15,13 @@ from diffusiontalker.bake.timing import (
     resample_motion,
     scene_fps,
 )
-from diffusiontalker.errors import AudioError
+from diffusiontalker.errors import AudioError, ConfigError, MotionError
 
 
 def test_scene_fps_uses_fps_base():
     assert scene_fps(30, 1.001) == pytest.approx(29.97002997)
     assert scene_fps(24) == 24.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="Frame Rate"):
         scene_fps(0)
 
 
@@ -101,3 +101,22 @@ def test_pc2_round_trip(tmp_path):
     back, start, rate = read_pc2(path)
     np.testing.assert_array_equal(back, pos)
     assert (start, rate) == (3.0, 1.0)
+
+
+def test_bad_motion_and_point_caches_are_clear_errors(tmp_path):
+    with pytest.raises(MotionError, match="0 frames"):
+        resample_motion(np.zeros((0, 4), np.float32), 30.0, np.array([0.0]))
+    with pytest.raises(MotionError, match=r"\(T, V, 3\)"):
+        compact_basis(np.zeros((4, 6), np.float32))
+    with pytest.raises(MotionError, match=r"\(T, V, 3\)"):
+        write_pc2(tmp_path / "x.pc2", np.zeros((4, 6), np.float32))
+    (tmp_path / "junk.pc2").write_bytes(b"not a point cache at all, but long enough")
+    with pytest.raises(MotionError, match="is not a PC2 point cache"):
+        read_pc2(tmp_path / "junk.pc2")
+    (tmp_path / "short.pc2").write_bytes(b"POINT")
+    with pytest.raises(MotionError, match="is not a PC2 point cache"):
+        read_pc2(tmp_path / "short.pc2")
+    write_pc2(tmp_path / "cut.pc2", np.ones((6, 9, 3), np.float32))
+    (tmp_path / "cut.pc2").write_bytes((tmp_path / "cut.pc2").read_bytes()[:-8])
+    with pytest.raises(MotionError, match="truncated"):
+        read_pc2(tmp_path / "cut.pc2")

@@ -3,6 +3,11 @@
 Each sub-command lives in its own module under ``diffusiontalker/commands/`` and provides
 ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported
 only when their command runs, so ``diffusiontalker --help`` stays fast.
+
+Exit status: 0 success; 2 a usage error (from argparse) or a user error, a
+:class:`~diffusiontalker.errors.DiffusionTalkerError` printed as one line ``error: ...``
+(``diffusiontalker --debug COMMAND ...`` re-raises it to show the traceback); 130 cancelled
+with Ctrl-C. Anything else is a bug: its traceback is printed (status 1).
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ COMMANDS: dict[str, str] = {
 }
 
 
+USER_ERROR = 2  # the exit status of a DiffusionTalkerError (argparse's usage errors use 2 too)
+
+
 def _load(name: str):
     try:
         return importlib.import_module(f"diffusiontalker.commands.{COMMANDS[name]}")
@@ -45,6 +53,8 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
         prog="diffusiontalker", description="Speech-driven facial animation with diffusion."
     )
     parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error instead of one line")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         # Only the selected command's module is imported; the others list by name.
@@ -78,8 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(module.run(args) or 0)
     except DiffusionTalkerError as exc:
+        if args.debug:
+            raise
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return USER_ERROR
     except KeyboardInterrupt:
         print("cancelled", file=sys.stderr)
         return 130

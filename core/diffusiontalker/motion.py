@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import MotionError, OutputError
+
 
 @dataclass
 class Motion:
@@ -30,15 +32,19 @@ class Motion:
         self.data = np.asarray(self.data, dtype=np.float32)
         if self.space == "vertices":
             if self.data.ndim != 3 or self.data.shape[-1] != 3:
-                raise ValueError(f"vertex motion must be (T, V, 3), got {self.data.shape}")
+                raise MotionError(f"vertex motion must be (T, V, 3) offsets, got an array of "
+                                  f"shape {self.data.shape}")
         elif self.space == "channels":
             if self.data.ndim != 2:
-                raise ValueError(f"channel motion must be (T, K), got {self.data.shape}")
+                raise MotionError(f"channel motion must be (T, K) weights, got an array of "
+                                  f"shape {self.data.shape}")
             if self.channels is None or len(self.channels) != self.data.shape[1]:
-                raise ValueError("channel motion needs one name per column")
+                got = "no names" if self.channels is None else f"{len(self.channels)} names"
+                raise MotionError(f"channel motion needs one channel name per column: "
+                                  f"{self.data.shape[1]} columns, {got}")
             self.channels = tuple(self.channels)
         else:
-            raise ValueError(f"unknown motion space {self.space!r}")
+            raise MotionError(f"unknown motion space {self.space!r}; use 'vertices' or 'channels'")
 
     @property
     def num_frames(self) -> int:
@@ -60,15 +66,29 @@ class Motion:
         if self.identity:
             arrays["identity_names"] = np.array(list(self.identity))
             arrays["identity_weights"] = np.array(list(self.identity.values()), np.float32)
-        np.savez(path, **arrays)
+        try:
+            np.savez(path, **arrays)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}; check that its "
+                              "folder exists and is writable") from None
 
     @classmethod
     def load_npz(cls, path: str | Path) -> Motion:
-        with np.load(path, allow_pickle=False) as f:
-            identity = {}
-            if "identity_names" in f:
-                identity = dict(zip(f["identity_names"].tolist(), f["identity_weights"].tolist(), strict=True))
-            if "offsets" in f:
-                return cls(float(f["fps"]), "vertices", f["offsets"], identity=identity)
-            return cls(float(f["fps"]), "channels", f["weights"],
-                       tuple(f["channels"].tolist()), identity=identity)
+        """Read a motion `.npz` of the public contract; a file that is not one: MotionError."""
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                identity = {}
+                if "identity_names" in f:
+                    identity = dict(zip(f["identity_names"].tolist(),
+                                        f["identity_weights"].tolist(), strict=True))
+                if "offsets" in f:
+                    return cls(float(f["fps"]), "vertices", f["offsets"], identity=identity)
+                return cls(float(f["fps"]), "channels", f["weights"],
+                           tuple(f["channels"].tolist()), identity=identity)
+        except MotionError as exc:
+            raise MotionError(f"{path}: {exc}") from None
+        except FileNotFoundError:
+            raise MotionError(f"motion file not found: {path}") from None
+        except (OSError, KeyError, ValueError, TypeError) as exc:
+            raise MotionError(f"{path} is not a motion .npz (fps and offsets, or fps, weights "
+                              f"and channels; written by `diffusiontalker generate`): {exc}") from None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -13,11 +14,29 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fakes import SpeechTalker  # noqa: E402
 
+ADDON_DIR = Path(__file__).resolve().parents[2] / "blender_addon"
+ADDON_MODULE = "diffusiontalker_blender"
+
+
+def import_addon():
+    """Import the checkout's ``blender_addon/`` as ``diffusiontalker_blender`` (a name of its
+    own, as Blender gives an extension one, so that its relative imports work)."""
+    if ADDON_MODULE in sys.modules:
+        return sys.modules[ADDON_MODULE]
+    spec = importlib.util.spec_from_file_location(
+        ADDON_MODULE, ADDON_DIR / "__init__.py", submodule_search_locations=[str(ADDON_DIR)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[ADDON_MODULE] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[ADDON_MODULE]
+        raise
+    return module
+
 
 @pytest.fixture(scope="session")
 def addon():
-    from diffusiontalker.commands._addon import import_addon
-
     module = import_addon()
     module.register()
     return module

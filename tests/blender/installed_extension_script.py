@@ -76,7 +76,10 @@ out["runs"] = results
 model_cache.use_talker(None)
 out["torch_loaded_before_generate"] = "torch" in sys.modules
 real = bpy.ops.diffusiontalker.generate(blocking=True, checkpoint=checkpoint, output_mode="BASIS")
-out["real_model"] = {"result": sorted(real), "api_from": sys.modules["diffusiontalker.api"].__file__,
+# The torch Talker's module (runtime.torch_talker; diffusiontalker.api before the core's split).
+talker_module = next(sys.modules[m] for m in ("diffusiontalker.runtime.torch_talker",
+                                              "diffusiontalker.api") if m in sys.modules)
+out["real_model"] = {"result": sorted(real), "api_from": talker_module.__file__,
                      "basis_keys": sum(b.name.startswith("DT basis") for b in
                                        bpy.context.active_object.data.shape_keys.key_blocks)}
 print("RESULT " + json.dumps(out))

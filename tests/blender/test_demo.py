@@ -1,19 +1,35 @@
-"""The ``diffusiontalker demo`` command: clear failures before any model exists."""
+"""The ``diffusiontalker demo`` / ``render-docs`` commands: clear failures before any model
+exists, the end-to-end demo, and the core launching the add-on's command line
+(``python -m blender_addon.cli``) in a subprocess instead of importing the add-on."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+from diffusiontalker import cli
 from diffusiontalker.cli import main
 from diffusiontalker.commands import demo
+
+ROOT = Path(__file__).resolve().parents[2]
+USER_ERROR = getattr(cli, "USER_ERROR", 1)
 
 
 def test_demo_names_the_missing_checkpoint(tmp_path, capsys):
     missing = tmp_path / "nope.safetensors"
-    assert main(["demo", "--checkpoint", str(missing), "-o", str(tmp_path / "d.blend")]) == 1
+    assert main(["demo", "--checkpoint", str(missing), "-o", str(tmp_path / "d.blend")]) == USER_ERROR
     err = capsys.readouterr().err
     assert "the checkpoint was not found at" in err and str(missing) in err
     assert not (tmp_path / "d.blend").exists()
+
+
+def test_demo_names_the_missing_audio(tmp_path, tiny_checkpoints, capsys):
+    missing = tmp_path / "nope.wav"
+    assert main(["demo", "--checkpoint", tiny_checkpoints["channels"], "--audio", str(missing),
+                 "-o", str(tmp_path / "d.blend")]) == USER_ERROR
+    assert f"the audio file was not found: {missing}" in capsys.readouterr().err
 
 
 def test_demo_audio_is_bundled_and_short():
@@ -24,14 +40,16 @@ def test_demo_audio_is_bundled_and_short():
     assert Path(demo.DEMO_AUDIO).stat().st_size < 300_000
 
 
-def test_demo_end_to_end_with_a_tiny_model(fresh, tmp_path, tiny_checkpoints, capsys):
+def test_demo_end_to_end_with_a_tiny_model(fresh, tmp_path, tiny_checkpoints, capfd):
     import bpy
     from diffusiontalker_blender import demo_scene, model_cache
 
     model_cache.use_talker(None)
     out = tmp_path / "demo.blend"
     assert main(["demo", "--checkpoint", tiny_checkpoints["channels"], "-o", str(out)]) == 0
-    assert out.is_file() and "saved" in capsys.readouterr().out
+    printed = capfd.readouterr().out  # the add-on's command line prints in a subprocess
+    assert out.is_file() and f"saved {out}" in printed
+    assert "4 steps" in printed  # no --steps: the tiny checkpoint's own default_steps (4)
     bpy.ops.wm.open_mainfile(filepath=str(out))
     scene = bpy.context.scene
     (strip,) = scene.sequence_editor.strips
@@ -43,3 +61,47 @@ def test_demo_end_to_end_with_a_tiny_model(fresh, tmp_path, tiny_checkpoints, ca
     assert scene.frame_end == strip.frame_final_end - 1 and scene.camera is not None
     still = demo_scene.render_still(str(tmp_path / "still.png"), scene.frame_end // 2, size=96)
     assert Path(still).stat().st_size > 1000
+
+
+def test_launchers_run_the_addon_cli_with_the_same_python(tmp_path, tiny_checkpoints,
+                                                          monkeypatch):
+    """demo and render-docs forward their (checked, absolute) arguments to
+    ``python -m blender_addon.cli`` and return its exit status."""
+    calls = []
+
+    def fake_run(cmd, env):
+        calls.append((cmd, env))
+        return subprocess.CompletedProcess(cmd, 7)
+
+    monkeypatch.setattr(demo.subprocess, "run", fake_run)
+    out = tmp_path / "x.blend"
+    assert main(["demo", "--checkpoint", tiny_checkpoints["channels"], "-o", str(out),
+                 "--steps", "3", "--render", "--identity", "bo"]) == 7
+    assert main(["render-docs", "-o", str(tmp_path / "img"), "--size", "64"]) == 7
+    (cmd, env), (cmd2, _env2) = calls
+    assert cmd[:4] == [sys.executable, "-m", "blender_addon.cli", "demo"]
+    args = cmd[4:]
+    assert args[args.index("--checkpoint") + 1] == str(Path(tiny_checkpoints["channels"]).resolve())
+    assert args[args.index("--audio") + 1] == str(demo.DEMO_AUDIO.resolve())
+    assert args[args.index("-o") + 1] == str(out)
+    assert args[args.index("--steps") + 1] == "3" and "--render" in args
+    assert args[args.index("--identity") + 1] == "bo"
+    paths = env["PYTHONPATH"].split(os.pathsep)
+    assert paths[:2] == [str(ROOT / "core"), str(ROOT)]
+    assert cmd2[3:] == ["render-docs", "-o", str(tmp_path / "img"), "--size", "64"]
+
+
+def test_addon_cli_help_lists_both_commands():
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "core"), str(ROOT)])}
+    proc = subprocess.run([sys.executable, "-m", "blender_addon.cli", "--help"],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "demo" in proc.stdout and "render-docs" in proc.stdout
+
+
+def test_render_docs_through_the_addon_cli(tmp_path, capfd):
+    out = tmp_path / "img"
+    assert main(["render-docs", "-o", str(out), "--size", "48"]) == 0
+    names = ["head_front.png", "head_three_quarter.png", "channels.png", "motion_strip.png"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)
+    assert str(out / "channels.png") in capfd.readouterr().out

@@ -166,7 +166,7 @@ def test_identity_choices_reach_the_model(fresh, tmp_path):
     add_strip(write_speech_wav(tmp_path / "s.wav"))
     talker = model_cache.loaded_talker()
     bpy.ops.diffusiontalker.generate(blocking=True, identity_mode="BLEND",
-                                     identity_blend="ada:0.7,bo:0.3", steps=4, seed=9)
+                                     identity_blend="ada=0.7,bo=0.3", steps=4, seed=9)
     bpy.ops.diffusiontalker.generate(blocking=True, identity_mode="SINGLE", identity="cy")
     bpy.ops.diffusiontalker.generate(blocking=True, identity_mode="MATCH")
     assert [c["identity"] for c in talker.calls] == [{"ada": 0.7, "bo": 0.3}, "cy", "match"]

@@ -27,7 +27,7 @@ def test_real_channel_model_on_the_demo_head(fresh, tmp_path, tiny_checkpoints):
     strip = add_strip(write_speech_wav(tmp_path / "s.wav"), frame=10, trim=5)
     ckpt = tiny_checkpoints["channels"]
     assert bpy.ops.diffusiontalker.generate(blocking=True, checkpoint=ckpt, identity_mode="BLEND",
-                                            identity_blend="ada:0.6,bo:0.4") == {"FINISHED"}
+                                            identity_blend="ada=0.6,bo=0.4") == {"FINISHED"}
     talker = model_cache.loaded_talker()
     assert talker is not None and talker.space == "channels"
     keys = ours_fcurve(head, "jawOpen").keyframe_points
@@ -52,7 +52,7 @@ def test_real_vertex_model_offsets_match_its_generate(fresh, tmp_path, tiny_chec
 
     talker = model_cache.loaded_talker()
     strip = bpy.context.scene.sequence_editor.strips[0]
-    motion = talker.generate(strip_audio(strip), 16000, seed=5, steps=8)  # the operator default
+    motion = talker.generate(strip_audio(strip), 16000, seed=5)  # default: the model's steps
     from diffusiontalker_blender.writers import basis_coords
 
     rest = basis_coords(head)

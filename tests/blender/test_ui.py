@@ -87,7 +87,8 @@ def test_preferences_draw_and_diagnostics(fresh):
 
 def test_worker_runtime_preference_reaches_the_loader(fresh, monkeypatch):
     """Runtime "Worker Process" shows the Python to use (with a warning while it is empty) and
-    loads the model through ``load_talker(runtime="worker", python=...)``."""
+    Load Model loads through ``load_talker(runtime="worker", python=...)`` (the preferences
+    are read on the main thread and handed to the model cache)."""
     from types import SimpleNamespace
 
     from diffusiontalker_blender import model_cache, prefs
@@ -105,7 +106,7 @@ def test_worker_runtime_preference_reaches_the_loader(fresh, monkeypatch):
     model_cache.use_talker(None)
     model_cache.forget()
     try:
-        model_cache.get_talker("", "AUTO")
+        assert bpy.ops.diffusiontalker.load_model(blocking=True) == {"FINISHED"}
     finally:
         model_cache.forget()
     assert calls == [{"device": "auto", "runtime": "worker", "python": "/opt/cuda-env/bin/python"}]

@@ -71,7 +71,9 @@ def test_missing_checkpoint(tmp_path):
 
 
 def test_missing_default_checkpoint(monkeypatch, tmp_path):
-    monkeypatch.setattr(api, "DEFAULT_CHECKPOINT", tmp_path / "weights" / "default.safetensors")
+    from diffusiontalker.runtime import torch_talker
+
+    monkeypatch.setattr(torch_talker, "DEFAULT_CHECKPOINT", tmp_path / "weights" / "default.safetensors")
     with pytest.raises(CheckpointError, match="no default model is installed yet"):
         api.load_model()
 

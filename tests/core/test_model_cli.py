@@ -47,16 +47,16 @@ def test_generate_writes_the_npz_contract(ckpts, tmp_path, capsys):
 def test_generate_errors_are_one_clear_line(ckpts, tmp_path, capsys):
     ch, _, wav = ckpts
     assert main(["generate", str(wav), "-o", str(tmp_path / "x.npz"), "--checkpoint", str(ch),
-                 "--identity", "zed"]) == 1
+                 "--identity", "zed"]) == 2
     assert "error: unknown identity 'zed'; known identities: ada, bo, cy" in capsys.readouterr().err
     assert main(["generate", str(tmp_path / "missing.wav"), "-o", str(tmp_path / "x.npz"),
-                 "--checkpoint", str(ch)]) == 1
+                 "--checkpoint", str(ch)]) == 2
     assert "missing.wav" in capsys.readouterr().err
     assert main(["generate", str(wav), "-o", str(tmp_path / "x.npz"),
-                 "--checkpoint", str(tmp_path / "none.safetensors")]) == 1
+                 "--checkpoint", str(tmp_path / "none.safetensors")]) == 2
     assert "checkpoint not found" in capsys.readouterr().err
     assert main(["generate", str(wav), "-o", str(tmp_path / "x.npz"), "--checkpoint", str(ch),
-                 "--audio-encoder", "compact"]) == 1
+                 "--audio-encoder", "compact"]) == 2
     assert "stands in for Whisper features, but this model reads 'mel'" in capsys.readouterr().err
     assert not (tmp_path / "x.npz").exists()
 
@@ -99,7 +99,7 @@ def test_evaluate_prints_table_and_writes_json(space, tmp_path, capsys):
                 else {"lve", "fdd", "fdd_abs", "diversity", "identity_top1"})
     assert expected <= set(report["metrics"])
     assert "identity_top1" in capsys.readouterr().out
-    assert main(["evaluate", str(ckpt), "--data", str(data), "--split", "test"]) == 1
+    assert main(["evaluate", str(ckpt), "--data", str(data), "--split", "test"]) == 2
     assert "no clips in the 'test' split" in capsys.readouterr().err
 
 

@@ -143,7 +143,7 @@ def test_held_out_speakers_get_no_library_row(tmp_path):
 def test_data_weight_pulls_the_distillation_target_to_the_data(tmp_path):
     """λ = 1 makes the target the clean data (the loss no longer depends on the teacher);
     λ = 0 is plain progressive distillation (it does)."""
-    from diffusiontalker.audio.frontends import build_frontend
+    from diffusiontalker.audio.build import build_frontend
     from diffusiontalker.training.data import open_corpus
     from diffusiontalker.training.distill import distillation_loss
 

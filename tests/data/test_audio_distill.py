@@ -7,15 +7,11 @@ import numpy as np
 import pytest
 import torch
 
+from diffusiontalker.audio.build import build_frontend
 from diffusiontalker.audio.compact_encoder import CompactAudioEncoder
 from diffusiontalker.audio.features import log_mel
-from diffusiontalker.audio.frontends import (
-    AudioEncoderConfig,
-    AudioEncoderError,
-    Frontend,
-    build_frontend,
-    distill_audio_encoder,
-)
+from diffusiontalker.audio.frontends import AudioEncoderConfig, AudioEncoderError, Frontend
+from diffusiontalker.training.audio_distill import distill_audio_encoder
 
 
 class ToyTeacher(Frontend):
@@ -151,7 +147,7 @@ def test_student_reads_a_50_hz_mel_and_shipped_sources(tmp_path, monkeypatch):
 def test_augmented_speech_is_a_seeded_re_recording():
     """A variant keeps the speech's sample rate contract (speed 0.85-1.18x changes the length
     accordingly), stays finite and below clipping, differs from the input, and is seeded."""
-    from diffusiontalker.audio.compact_encoder import augment_speech
+    from diffusiontalker.training.audio_distill import augment_speech
 
     wave = _waves(1, 2.0)[0]
     variants = [augment_speech(wave, np.random.default_rng(s)) for s in range(12)]
@@ -215,7 +211,8 @@ def test_torch_log_mel_agrees_with_the_numpy_one():
 def test_pruning_keeps_the_strongest_residual_channels():
     """A pruned copy is narrower, saves and loads, and equals the original exactly when the
     cut channels carry nothing; a wider target is refused."""
-    from diffusiontalker.audio.compact_encoder import StudentConfig, prune_encoder
+    from diffusiontalker.audio.compact_encoder import StudentConfig
+    from diffusiontalker.training.audio_distill import prune_encoder
 
     encoder = CompactAudioEncoder(StudentConfig(n_mels=16, out_dim=6, out_rate_hz=50.0, hidden=12))
     dead = torch.tensor([1, 4, 5, 9])
@@ -237,7 +234,7 @@ def test_pruning_keeps_the_strongest_residual_channels():
 
 
 def test_augmentation_speed_range_is_respected():
-    from diffusiontalker.audio.compact_encoder import augment_speech
+    from diffusiontalker.training.audio_distill import augment_speech
 
     wave = _waves(1, 1.0)[0]
     lengths = [augment_speech(wave, np.random.default_rng(s), (1.4, 1.45)).shape[0] for s in range(4)]

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
+from diffusiontalker.audio.build import build_frontend
 from diffusiontalker.audio.frontends import (
-    AudioAdapter,
     AudioEncoderConfig,
     AudioEncoderError,
-    build_frontend,
     interpolate_to_frames,
 )
+from diffusiontalker.network.adapter import AudioAdapter
 
 
 def test_config_round_trip_and_errors():
@@ -22,7 +22,7 @@ def test_config_round_trip_and_errors():
         AudioEncoderConfig(kind="mfcc")
     with pytest.raises(AudioEncoderError, match="needs a source"):
         AudioEncoderConfig(kind="hubert")
-    with pytest.raises(AudioEncoderError, match=r"unknown audio encoder config keys: \['bogus'\]"):
+    with pytest.raises(AudioEncoderError, match=r"AudioEncoderConfig has unknown keys \['bogus'\]"):
         AudioEncoderConfig.from_dict({"kind": "mel", "bogus": 1})
 
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from diffusiontalker.audio.frontends import AudioEncoderConfig, AudioEncoderError, build_frontend
+from diffusiontalker.audio.build import build_frontend
+from diffusiontalker.audio.frontends import AudioEncoderConfig, AudioEncoderError
 from diffusiontalker.audio.whisper_ct2 import (
     CT2FormatError,
     load_whisper_encoder_ct2,

@@ -163,7 +163,8 @@ def test_biwi_layout_and_split(tmp_path):
 
 
 def test_window_sampler_on_vocaset(vocaset_root):
-    from diffusiontalker.audio.frontends import AudioEncoderConfig, build_frontend
+    from diffusiontalker.audio.build import build_frontend
+    from diffusiontalker.audio.frontends import AudioEncoderConfig
 
     corpus = load_dataset(vocaset_root)
     sampler = WindowSampler(corpus, build_frontend(AudioEncoderConfig(n_mels=8)),

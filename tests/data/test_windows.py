@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from diffusiontalker.audio.frontends import AudioEncoderConfig, build_frontend
+from diffusiontalker.audio.build import build_frontend
+from diffusiontalker.audio.frontends import AudioEncoderConfig
 from diffusiontalker.datasets import WindowSampler, load_dataset, write_folder_dataset
 from diffusiontalker.datasets.windows import aligned_start_step
 from diffusiontalker.errors import DatasetError

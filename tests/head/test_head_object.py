@@ -10,12 +10,10 @@ from diffusiontalker.head import build_demo_head, build_rig
 
 def test_create_head_object_with_shape_keys():
     bpy = pytest.importorskip("bpy")
-    from diffusiontalker.commands._addon import import_addon
-
-    addon = import_addon()
     import importlib
 
-    head_object = importlib.import_module(addon.__name__ + ".head_object")
+    # The add-on package from the checkout (tests/conftest.py puts its folder on sys.path).
+    head_object = importlib.import_module("blender_addon.head_object")
     head = build_demo_head()
     rig = build_rig(head.vertices, head.faces, head.landmarks)
     obj = head_object.create_head_object(bpy.context, head, rig, name="TestHead")

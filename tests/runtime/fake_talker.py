@@ -14,8 +14,18 @@ import time
 
 import numpy as np
 
+from diffusiontalker.config import (
+    AdapterSpec,
+    AudioEncoderConfig,
+    DenoiserConfig,
+    DiffusionSpec,
+    IdentityConfig,
+    ModelConfig,
+    MotionSpec,
+)
 from diffusiontalker.errors import AudioError, CancelledError, CheckpointError
 from diffusiontalker.motion import Motion
+from diffusiontalker.runtime.talker import TalkerFacts
 
 CHANNELS = ("jawOpen", "mouthClose", "mouthPucker", "eyeBlinkLeft")
 FPS = 30.0
@@ -28,16 +38,20 @@ def expected_weights(audio: np.ndarray, sample_rate: int, seed: int, style: floa
     return data.reshape(frames, len(CHANNELS)) * np.float32(style) + np.float32(seed)
 
 
-class FakeTalker:
-    space = "channels"
-    fps = FPS
-    channels = CHANNELS
-    num_vertices = None
-    default_steps = 8
-    identities = ["ada", "bo"]
+def fake_config(default_steps: int = 8) -> ModelConfig:
+    """The config the fake model reports (its facts derive from it, as a real model's do)."""
+    return ModelConfig(MotionSpec("channels", FPS, list(CHANNELS)), AudioEncoderConfig(),
+                       AdapterSpec(80, 100.0, 16), DenoiserConfig(len(CHANNELS), 16, 8, 16, 1, 2),
+                       IdentityConfig(["ada", "bo"], 8, 16, 16),
+                       DiffusionSpec(default_steps=default_steps))
+
+
+class FakeTalker(TalkerFacts):
+    runtime = "fake"
 
     def __init__(self, mode: str, device: str) -> None:
         self.mode, self.device = mode, device
+        self.config = fake_config()
 
     def generate(self, audio, sample_rate=None, *, identity=None, steps=None, seed=0,
                  style_strength=1.0, progress=None, cancel=None) -> Motion:

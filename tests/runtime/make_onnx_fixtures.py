@@ -1,8 +1,9 @@
 """Regenerate the tiny checkpoints and their ONNX exports in tests/runtime/data/.
 
-Run with a Python that has torch and onnx (the export-only environment), from the repo root:
+Run with a Python that has torch and onnx (the export-only environment .venv-export, which
+./dev.sh test sets up from requirements/export.txt), from the repo root:
 
-    PYTHONPATH=core /work/venv-export/bin/python tests/runtime/make_onnx_fixtures.py
+    PYTHONPATH=core .venv-export/bin/python tests/runtime/make_onnx_fixtures.py
 
 The files are produced by this script and `export_onnx`, never edited by hand;
 test_onnx.py checks that each export's recorded SHA-256 matches its checkpoint.

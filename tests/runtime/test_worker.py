@@ -90,8 +90,9 @@ def test_protocol_rejects_bad_input():
 def test_worker_hello_load_generate_round_trip(worker):
     assert worker.info["protocol"] == 1 and worker.info["pid"] > 0
     loaded = worker.load("fast", device="cpu")
-    assert loaded["device"]["device"] == "cpu" and loaded["identities"] == ["ada", "bo"]
-    assert loaded["space"] == "channels" and loaded["channels"] == list(CHANNELS)
+    config = loaded["model_config"]
+    assert loaded["device"]["device"] == "cpu" and config["identity"]["names"] == ["ada", "bo"]
+    assert config["motion"]["space"] == "channels" and config["motion"]["channels"] == list(CHANNELS)
     wave = _wave(1.3)
     fractions: list[float] = []
     motion = worker.generate(wave, 16000, identity={"ada": 0.25, "bo": 0.75}, steps=5, seed=3,
@@ -212,7 +213,8 @@ def test_the_worker_runs_a_real_checkpoint_like_the_parent():
     expected = load_model(ckpt).generate(wave, 16000, identity="bo", steps=3, seed=4)
     with WorkerClient() as client:
         loaded = client.load(ckpt, device="auto")
-        assert loaded["identities"] == ["ada", "bo", "cy"] and loaded["device"]["device"] == "cpu"
+        assert loaded["model_config"]["identity"]["names"] == ["ada", "bo", "cy"]
+        assert loaded["device"]["device"] == "cpu"
         motion = client.generate(wave, 16000, identity="bo", steps=3, seed=4)
     assert motion.channels == expected.channels and motion.identity == {"bo": 1.0}
     np.testing.assert_allclose(motion.data, expected.data, rtol=1e-5, atol=1e-6)

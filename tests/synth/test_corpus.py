@@ -85,7 +85,7 @@ def test_cli_and_clear_errors(tmp_path, capsys):
     out = tmp_path / "cli"
     assert main(["synth", str(out), "--identities", "1", "--utterances", "1"]) == 0
     assert "wrote 1 clips" in capsys.readouterr().out
-    assert main(["synth", str(out), "--identities", "1", "--utterances", "1"]) == 1
+    assert main(["synth", str(out), "--identities", "1", "--utterances", "1"]) == 2
     assert "is not empty" in capsys.readouterr().err
     with pytest.raises(DiffusionTalkerError, match="--identities must be between 1 and 16"):
         write_corpus(tmp_path / "x", identities=40)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DiffusionTalkerError
+from ..errors import CT2FormatError
 
 SUPPORTED_VERSIONS = (5, 6)
 # CTranslate2's DataType ids; bfloat16 is widened to float32 on read.
@@ -32,10 +32,6 @@ DTYPES: dict[int, np.dtype] = {
 }
 DTYPE_IDS = {np.dtype(np.float32): 0, np.dtype(np.int8): 1, np.dtype(np.int16): 2,
              np.dtype(np.int32): 3, np.dtype(np.float16): 4}
-
-
-class CT2FormatError(DiffusionTalkerError):
-    """A file is not a CTranslate2 model.bin this reader understands."""
 
 
 class _Reader:

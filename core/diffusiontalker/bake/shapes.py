@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import MotionError
+
 PC2_MAGIC = b"POINTCACHE2\0"
 _PC2_HEADER = struct.Struct("<12siiffi")
 
@@ -42,7 +44,9 @@ def compact_basis(offsets: np.ndarray, max_shapes: int = 64, energy: float = 0.9
     """
     offsets = np.asarray(offsets, np.float32)
     if offsets.ndim != 3 or offsets.shape[-1] != 3:
-        raise ValueError(f"offsets must be (T, V, 3), got {offsets.shape}")
+        raise MotionError(f"offsets must be (T, V, 3) vertex motion, got an array of shape "
+                          f"{offsets.shape}; channel motion needs its shapes first "
+                          "(offsets_from_channels)")
     t, v, _ = offsets.shape
     flat = offsets.reshape(t, v * 3).astype(np.float64)
     # The eigenvectors of the small T x T Gram matrix are the left singular vectors of the
@@ -77,7 +81,8 @@ def write_pc2(path: str | Path, positions: np.ndarray, start: float = 0.0, rate:
     """Write ``(T, V, 3)`` absolute positions as a PC2 point cache."""
     positions = np.ascontiguousarray(positions, dtype="<f4")
     if positions.ndim != 3 or positions.shape[-1] != 3:
-        raise ValueError(f"positions must be (T, V, 3), got {positions.shape}")
+        raise MotionError(f"a point cache needs (T, V, 3) vertex positions, got an array of "
+                          f"shape {positions.shape}")
     samples, points, _ = positions.shape
     with open(path, "wb") as f:
         f.write(_PC2_HEADER.pack(PC2_MAGIC, 1, points, float(start), float(rate), samples))
@@ -87,8 +92,15 @@ def write_pc2(path: str | Path, positions: np.ndarray, start: float = 0.0, rate:
 def read_pc2(path: str | Path) -> tuple[np.ndarray, float, float]:
     """Read a PC2 file: ``(positions (T, V, 3), start, rate)``."""
     raw = Path(path).read_bytes()
+    if len(raw) < _PC2_HEADER.size:
+        raise MotionError(f"{path} is not a PC2 point cache (only {len(raw)} bytes)")
     magic, version, points, start, rate, samples = _PC2_HEADER.unpack_from(raw)
     if magic != PC2_MAGIC or version != 1:
-        raise ValueError(f"{path} is not a PC2 point cache")
+        raise MotionError(f"{path} is not a PC2 point cache (version 1, starting with "
+                          f"{PC2_MAGIC!r}); choose a .pc2 file written by Blender or this add-on")
+    needed = _PC2_HEADER.size + 4 * max(0, samples) * max(0, points) * 3
+    if samples < 0 or points < 0 or len(raw) < needed:
+        raise MotionError(f"{path} is a truncated PC2 point cache ({len(raw)} of {needed} bytes); "
+                          "write it again")
     data = np.frombuffer(raw, dtype="<f4", offset=_PC2_HEADER.size, count=samples * points * 3)
     return data.reshape(samples, points, 3).copy(), float(start), float(rate)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import AudioError
+from ..errors import AudioError, ConfigError, MotionError
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,8 @@ class StripTiming:
 def scene_fps(fps: int | float, fps_base: float = 1.0) -> float:
     """The effective frame rate ``render.fps / render.fps_base`` (29.97 is 30 / 1.001)."""
     if fps <= 0 or fps_base <= 0:
-        raise ValueError(f"invalid frame rate {fps} / {fps_base}")
+        raise ConfigError(f"invalid frame rate {fps} / {fps_base}: both must be positive; set "
+                          "the scene's Frame Rate (Output Properties > Format)")
     return float(fps) / float(fps_base)
 
 
@@ -75,7 +76,7 @@ def resample_motion(data: np.ndarray, fps: float, times: np.ndarray) -> np.ndarr
     """
     data = np.asarray(data, np.float32)
     if data.shape[0] == 0:
-        raise ValueError("cannot resample empty motion")
+        raise MotionError("cannot resample empty motion (0 frames); generate from longer audio")
     pos = np.clip(np.asarray(times, np.float64) * fps, 0.0, data.shape[0] - 1)
     lo = np.floor(pos).astype(np.int64)
     hi = np.minimum(lo + 1, data.shape[0] - 1)

@@ -4,11 +4,20 @@ Builds the demo head, adds a speech clip (the bundled eSpeak NG sentence unless 
 as a sound strip, runs Generate through the add-on exactly as the sidebar button does
 (blocking), and saves the .blend; ``--render`` also writes a Workbench video with sound and
 a still of the head mid-speech.
+
+The core never imports the add-on: this module checks the arguments, finds the checkout's
+``blender_addon/`` folder (beside ``core/``) by path and runs
+``python -m blender_addon.cli demo ...`` with this same Python in a subprocess (the add-on's
+command line does the Blender work). :func:`run_addon_cli` is shared with ``render-docs``.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from ..errors import AudioError, CheckpointError, DiffusionTalkerError
@@ -16,6 +25,8 @@ from ..paths import DATA_DIR, DEFAULT_CHECKPOINT
 
 HELP = "headless demo: demo head + speech -> talking head in a .blend (needs bpy)"
 DEMO_AUDIO = DATA_DIR / "demo_speech.wav"
+ADDON_CLI = "blender_addon.cli"  # the add-on package's command-line module
+OUTPUT_MODES = ["AUTO", "CHANNEL_KEYS", "BASIS", "PER_FRAME", "POINT_CACHE"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,14 +36,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also render a Workbench video with sound and a still beside it")
     parser.add_argument("--checkpoint", help="model .safetensors (default: the shipped one)")
     parser.add_argument("--identity", help="library identity name (default: neutral)")
-    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=None,
+                        help="denoising steps (default: the model's own, from its checkpoint)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fps", type=int, default=30, help="scene frame rate")
-    parser.add_argument("--output-mode", default="AUTO",
-                        choices=["AUTO", "CHANNEL_KEYS", "BASIS", "PER_FRAME", "POINT_CACHE"])
+    parser.add_argument("--output-mode", default="AUTO", choices=OUTPUT_MODES)
 
 
-def _checkpoint(arg: str | None) -> str:
+def checkpoint_path(arg: str | None) -> str:
+    """The model file to use (absolute); a clear error when it does not exist."""
     path = Path(arg) if arg else DEFAULT_CHECKPOINT
     if not path.is_file():
         which = "the checkpoint" if arg else "the shipped default model"
@@ -40,40 +52,57 @@ def _checkpoint(arg: str | None) -> str:
     return str(path.resolve())
 
 
-def run(args: argparse.Namespace) -> int:
-    checkpoint = _checkpoint(args.checkpoint)
-    audio = Path(args.audio) if args.audio else DEMO_AUDIO
+def audio_path(arg: str | None) -> str:
+    """The speech file to use (absolute; default: the bundled demo sentence)."""
+    audio = Path(arg) if arg else DEMO_AUDIO
     if not audio.is_file():
         raise AudioError(f"the audio file was not found: {audio}")
-    from ._addon import import_addon
+    return str(audio.resolve())
 
-    addon = import_addon()
-    addon.register()
-    import bpy
-    from diffusiontalker_blender import demo_scene
 
-    output = Path(args.output).resolve()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    head, strip = demo_scene.build_demo_scene(str(audio.resolve()), fps=args.fps)
-    bpy.ops.wm.save_as_mainfile(filepath=str(output))  # point caches go beside it
-    print(f"generating with {checkpoint} ...")
-    try:
-        result = bpy.ops.diffusiontalker.generate(
-            blocking=True, target=head.name, strip=strip.name, steps=args.steps, seed=args.seed,
-            identity_mode="SINGLE" if args.identity else "NONE", identity=args.identity or "",
-            output_mode=args.output_mode, checkpoint=checkpoint)
-    except RuntimeError as exc:  # the operator already reported the user-ready message
-        raise DiffusionTalkerError(str(exc).split("Error: ", 1)[-1].strip()) from None
-    if result != {"FINISHED"}:
-        return 1
-    print(bpy.context.scene.diffusiontalker.status)
-    bpy.ops.wm.save_as_mainfile(filepath=str(output))
-    print(f"saved {output}")
+def addon_dir() -> Path:
+    """The ``blender_addon/`` folder of the checkout this core was loaded from."""
+    return Path(__file__).resolve().parents[3] / "blender_addon"
+
+
+def run_addon_cli(command: str, argv: list[str], debug: bool = False) -> int:
+    """Run ``python -m blender_addon.cli [--debug] COMMAND ARGV...`` with this Python; its
+    exit code (the add-on's command line uses the same statuses as ``diffusiontalker``).
+
+    The subprocess finds the add-on package through ``PYTHONPATH`` (the checkout folder) and
+    this same core before any installed copy; its output goes straight to ours."""
+    folder = addon_dir()
+    if not (folder / "cli.py").is_file():
+        raise DiffusionTalkerError(
+            f"the Blender add-on sources were not found at {folder}; run this command from a "
+            "source checkout (./dev.sh ...), or use the extension inside Blender")
+    if importlib.util.find_spec("bpy") is None:
+        raise DiffusionTalkerError(
+            "this command needs the 'bpy' module (pip install bpy==5.0.1 on Python 3.11)")
+    core = Path(__file__).resolve().parents[2]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(core), str(folder.parent), *filter(None, [env.get("PYTHONPATH")])])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    cmd = [sys.executable, "-m", ADDON_CLI, *(["--debug"] if debug else []), command, *argv]
+    return subprocess.run(cmd, env=env).returncode
+
+
+def addon_argv(args: argparse.Namespace) -> list[str]:
+    """The add-on command line for these arguments, checked (the checkpoint first: the usual
+    missing piece), with absolute paths."""
+    argv = ["--checkpoint", checkpoint_path(args.checkpoint), "--audio", audio_path(args.audio),
+            "-o", str(Path(args.output).resolve()), "--seed", str(args.seed),
+            "--fps", str(args.fps), "--output-mode", args.output_mode]
+    if args.identity:
+        argv += ["--identity", args.identity]
+    if args.steps is not None:
+        argv += ["--steps", str(args.steps)]
     if args.render:
-        scene = bpy.context.scene
-        mid = (scene.frame_start + scene.frame_end) // 2
-        still = demo_scene.render_still(str(output.with_suffix("")) + "_still.png", mid)
-        print(f"rendered {still}")
-        video = demo_scene.render_video(str(output.with_suffix("")) + "_", size=360)
-        print(f"rendered {video}")
-    return 0
+        argv.append("--render")
+    return argv
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_addon_cli("demo", addon_argv(args), debug=getattr(args, "debug", False))

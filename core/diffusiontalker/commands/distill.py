@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+
+from ..errors import ConfigError, DeviceError
 
 HELP = "distil a teacher into a few-step student (progressive distillation)"
 
@@ -30,7 +33,70 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true")
 
 
+def _power_of_two(n: int) -> bool:
+    return n >= 1 and not n & (n - 1)
+
+
+def _teacher_steps(teacher: str) -> int | None:
+    """The teacher checkpoint's ``diffusion.teacher_steps`` (read from its header only)."""
+    from ..network.checkpoint import read_header  # a missing or corrupt file: CheckpointError
+
+    _, metadata = read_header(teacher)
+    try:
+        return int(json.loads(metadata["config"])["diffusion"]["teacher_steps"])
+    except (KeyError, TypeError, ValueError):
+        return None  # a broken config: loading the teacher reports it
+
+
+def _check_device(device: str) -> None:
+    if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", device):
+        raise DeviceError(f"unknown --device {device!r}; use cpu, cuda, cuda:N or mps")
+    if device == "cpu":
+        return
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise DeviceError(f"--device {device}: torch sees no CUDA GPU here; use --device cpu")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise DeviceError("--device mps: Apple MPS is not available here; use --device cpu")
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse settings the distillation cannot run with, before any training code runs.
+
+    Each round halves the student's steps (training.distill.round_schedule): the teacher's
+    steps (``--from-steps``, else the checkpoint's ``diffusion.teacher_steps``) and ``--to``
+    must be powers of two, with ``--to`` smaller, so that ``--to`` divides the teacher's steps.
+    """
+    if not _power_of_two(args.to_steps):
+        raise ConfigError(f"--to must be a power of two (8, 4 or 2): each distillation round "
+                          f"halves the steps; got {args.to_steps}")
+    if args.from_steps < 0 or (args.from_steps and not _power_of_two(args.from_steps)):
+        raise ConfigError(f"--from-steps must be a power of two (e.g. 256), or 0 for the "
+                          f"teacher's own; got {args.from_steps}")
+    from_steps, source = args.from_steps, "--from-steps"
+    if not from_steps:
+        from_steps, source = _teacher_steps(args.teacher), f"the teacher_steps of {args.teacher}"
+        if from_steps is not None and not _power_of_two(from_steps):
+            raise ConfigError(f"the teacher's steps ({source}) are {from_steps}, not a power of "
+                              "two; pass --from-steps N with N a power of two")
+    if from_steps is not None and args.to_steps >= from_steps:
+        raise ConfigError(f"--to {args.to_steps} must be fewer steps than the teacher's "
+                          f"{from_steps} ({source}); pass a smaller power of two")
+    for flag, value in (("--steps-per-round", args.steps_per_round),
+                        ("--batch-size", args.batch_size)):
+        if value < 1:
+            raise ConfigError(f"{flag} must be at least 1, got {value}")
+    for flag, value in (("--window", args.window), ("--lr", args.lr)):
+        if not value > 0:
+            raise ConfigError(f"{flag} must be positive, got {value}")
+    if not 0.0 <= args.data_weight < 1.0:
+        raise ConfigError(f"--data-weight must be in [0, 1), got {args.data_weight}")
+    _check_device(args.device)
+
+
 def run(args: argparse.Namespace) -> int:
+    check_arguments(args)
     from ..training.distill import DistillConfig, distill
 
     cfg = DistillConfig(teacher=args.teacher, out=args.output, data=args.data,

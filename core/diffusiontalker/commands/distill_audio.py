@@ -60,11 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..audio.compact_encoder import AdapterTokens, augment_speech, distill_audio_encoder
-    from ..audio.frontends import AudioEncoderConfig, build_frontend
+    from ..audio.build import build_frontend
+    from ..audio.frontends import AudioEncoderConfig
     from ..audio.loading import load_audio
     from ..datasets import load_dataset
     from ..errors import DatasetError
+    from ..training.audio_distill import AdapterTokens, augment_speech, distill_audio_encoder
     from .train import audio_config
 
     clips = load_dataset(args.data).split(args.split)
@@ -97,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
         token_map = AdapterTokens(adapter)
         identity = model.identity if args.identity_weight > 0 else None
     if args.init:
-        from ..audio.compact_encoder import CompactAudioEncoder, prune_encoder
+        from ..audio.compact_encoder import CompactAudioEncoder
+        from ..training.audio_distill import prune_encoder
 
         init = CompactAudioEncoder.load(args.init)
         if args.hidden < init.config.hidden:

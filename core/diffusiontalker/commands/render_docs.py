@@ -1,11 +1,16 @@
-"""`diffusiontalker render-docs -o docs/images`: Workbench renders of the demo head and rig."""
+"""`diffusiontalker render-docs -o docs/images`: Workbench renders of the demo head and rig.
+
+A launcher like ``demo``: it runs ``python -m blender_addon.cli render-docs ...`` (the
+add-on's ``render_docs.py`` does the Blender work) in a subprocess with this Python; the core
+never imports the add-on.
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib
+from pathlib import Path
 
-from ._addon import import_addon
+from .demo import run_addon_cli
 
 HELP = "render the demo head, its rig channels and a motion strip (Blender Workbench) to PNGs"
 
@@ -16,8 +21,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    addon = import_addon()
-    module = importlib.import_module(addon.__name__ + ".render_docs")
-    for path in module.render_docs(args.output, size=args.size):
-        print(path)
-    return 0
+    return run_addon_cli("render-docs",
+                         ["-o", str(Path(args.output).resolve()), "--size", str(args.size)],
+                         debug=getattr(args, "debug", False))

@@ -1,18 +1,12 @@
-"""Long audio by overlapping windows, and identity blends: the torch-free pieces that the
-torch sampler (:mod:`diffusiontalker.api`) and the ONNX Runtime sampler
-(:mod:`diffusiontalker.runtime.onnx_talker`) share, so both cut, cross-fade and blend alike.
+"""Long audio by overlapping windows (torch-free): the spans the generate loop
+(:mod:`diffusiontalker.runtime.talker`) samples and the linear cross-fades that join them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
-
-from ..errors import IdentityError
-
-MATCH = "match"  # the identity choice "the library identity that best matches this voice"
 
 
 def window_spans(num_frames: int, fps: float, window_seconds: float,
@@ -44,35 +38,3 @@ def crossfade_weights(spans: Sequence[tuple[int, int]], j: int) -> np.ndarray:
         ramp = 1 - (np.arange(n, dtype=np.float32) + 0.5) / n
         w[b - a - n:] = np.minimum(w[b - a - n:], ramp)
     return w
-
-
-def normalize_blend(choice: Mapping[str, float], names: Sequence[str]) -> dict[str, float]:
-    """A ``{name: weight}`` blend of library identities as convex weights (summing to 1)."""
-    if not isinstance(choice, Mapping) or not choice:
-        raise IdentityError("an identity blend must be a non-empty {name: weight} mapping")
-    unknown = [n for n in choice if n not in names]
-    if unknown:
-        raise IdentityError(f"unknown identity {', '.join(map(repr, unknown))}; known "
-                            f"identities: {', '.join(names)}")
-    weights = {n: float(w) for n, w in choice.items()}
-    if any(w < 0 or w != w for w in weights.values()):
-        raise IdentityError("identity blend weights must be non-negative numbers")
-    total = sum(weights.values())
-    if total <= 0:
-        raise IdentityError("identity blend weights must not all be zero")
-    return {n: w / total for n, w in weights.items()}
-
-
-def blend_weights(choice: Any, names: Sequence[str],
-                  best_match: Callable[[], str] | None = None) -> dict[str, float]:
-    """Convex blend weights for an identity choice: None (neutral: ``{}``), a name, a
-    ``{name: weight}`` blend, or :data:`MATCH` (``best_match()`` names the identity)."""
-    if choice is None:
-        return {}
-    if isinstance(choice, str):
-        if choice == MATCH:
-            if best_match is None:
-                raise IdentityError("identity 'match' needs the audio to match against")
-            return {best_match(): 1.0}
-        choice = {choice: 1.0}
-    return normalize_blend(choice, names)

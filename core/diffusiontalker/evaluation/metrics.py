@@ -19,11 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import DiffusionTalkerError
-
-
-class MetricError(DiffusionTalkerError, ValueError):
-    """Arrays given to a metric have incompatible shapes or are empty."""
+from ..errors import MetricError
 
 
 def _vertices(array, name: str) -> np.ndarray:

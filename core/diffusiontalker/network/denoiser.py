@@ -13,42 +13,13 @@ or ``v`` (``DenoiserConfig.prediction``); ``DiffusionTalker.denoise`` turns eith
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..config import DenoiserConfig  # noqa: F401  (re-exported)
 from ..diffusion.schedule import log_snr
-
-
-@dataclass
-class DenoiserConfig:
-    """Sizes of the denoiser. ``in_dim`` is the motion width it sees (K, V*3 or PCA P)."""
-
-    in_dim: int
-    audio_dim: int = 128
-    id_dim: int = 64
-    d_model: int = 128
-    num_layers: int = 2
-    num_heads: int = 4
-    ff_mult: int = 4
-    align_window: int = 2
-    period: int = 30
-    prediction: str = "x"
-
-    def __post_init__(self) -> None:
-        if self.prediction not in ("x", "v"):
-            raise ValueError(f"prediction must be 'x' or 'v', got {self.prediction!r}")
-        if self.d_model % self.num_heads:
-            raise ValueError("d_model must be divisible by num_heads")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> DenoiserConfig:
-        return cls(**d)
 
 
 def sinusoidal_embedding(values: Tensor, dim: int, max_period: float = 10000.0) -> Tensor:

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ..audio.frontends import AudioEncoderConfig, build_frontend
+from ..audio.build import build_frontend
+from ..audio.frontends import AudioEncoderConfig
 from ..channels import CHANNELS
 from .model import DiffusionTalker, MotionSpec, build_config
 

@@ -10,34 +10,13 @@ The neutral identity is the mean of the rows (UniTalker's "pivot" idea for unsee
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..diffusion.windows import MATCH, blend_weights  # noqa: F401  (MATCH re-exported)
+from ..config import IdentityConfig
 from ..errors import IdentityError
-
-IdentityChoice = str | dict[str, float] | None
-
-
-@dataclass
-class IdentityConfig:
-    """Identity library and style encoder sizes; ``names`` are the training speakers."""
-
-    names: list[str] = field(default_factory=list)
-    dim: int = 64
-    audio_dim: int = 128
-    hidden: int = 128
-    temperature: float = 0.1
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> IdentityConfig:
-        return cls(**{**d, "names": list(d.get("names", []))})
+from ..identity_choice import MATCH, IdentityChoice, blend_rows, blend_weights  # noqa: F401
 
 
 class StyleEncoder(nn.Module):
@@ -124,10 +103,5 @@ class IdentityLibrary(nn.Module):
         and extrapolates beyond 1: ``e = n + s (Σ w_j E_j − n)``.
         """
         weights = self.weights_for(choice, tokens)
-        neutral = self.neutral()
-        if not weights:
-            return neutral, weights
-        idx = torch.tensor([self.names.index(n) for n in weights], device=neutral.device)
-        w = torch.tensor(list(weights.values()), device=neutral.device, dtype=neutral.dtype)
-        blended = (w[:, None] * self.embeddings[idx]).sum(0)
-        return neutral + float(style_strength) * (blended - neutral), weights
+        return blend_rows(weights, self.names, self.embeddings, self.neutral(),
+                          style_strength), weights

@@ -9,104 +9,27 @@ frozen and rebuilt from ``config.audio``); everything else is saved in the check
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
 
-from ..audio.frontends import AudioAdapter, AudioEncoderConfig
+from ..config import (  # noqa: F401  (re-exported)
+    SPACES,
+    AdapterSpec,
+    AudioEncoderConfig,
+    DenoiserConfig,
+    DiffusionSpec,
+    IdentityConfig,
+    ModelConfig,
+    MotionSpec,
+)
 from ..diffusion.schedule import x_from_v
-from .denoiser import Denoiser, DenoiserConfig
-from .identity import IdentityConfig, IdentityLibrary
+from ..errors import ConfigError
+from .adapter import AudioAdapter
+from .denoiser import Denoiser
+from .identity import IdentityLibrary
 from .normalization import MotionNormalizer
-
-SPACES = ("channels", "vertices")
-
-
-@dataclass
-class MotionSpec:
-    """What the model predicts: ``channels`` (T, K) weights or ``vertices`` (T, V, 3) offsets."""
-
-    space: str
-    fps: float
-    channels: list[str] | None = None
-    num_vertices: int | None = None
-    pca_components: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.space not in SPACES:
-            raise ValueError(f"motion space must be one of {SPACES}, got {self.space!r}")
-        if self.space == "channels" and not self.channels:
-            raise ValueError("the channels space needs channel names")
-        if self.space == "vertices" and not self.num_vertices:
-            raise ValueError("the vertices space needs num_vertices")
-
-    @property
-    def dim(self) -> int:
-        """Flattened motion width D: K channels or V*3."""
-        return len(self.channels) if self.space == "channels" else 3 * int(self.num_vertices)
-
-    @property
-    def model_dim(self) -> int:
-        """Width the denoiser sees: the PCA size P if a basis is used, else D."""
-        return self.pca_components or self.dim
-
-
-@dataclass
-class AdapterSpec:
-    """The trainable audio adapter: frontend width/rate in, ``d_model`` tokens out."""
-
-    in_dim: int
-    rate_hz: float
-    d_model: int = 128
-    kind: str = "conv"
-
-
-@dataclass
-class DiffusionSpec:
-    """Parameterisation and step counts. ``teacher_steps``: the grid the teacher is distilled
-    from; ``distilled_from`` lists the step counts of earlier rounds (empty for a teacher)."""
-
-    prediction: str = "x"
-    default_steps: int = 8
-    teacher_steps: int = 256
-    distilled_from: list[int] = field(default_factory=list)
-
-
-@dataclass
-class ModelConfig:
-    motion: MotionSpec
-    audio: AudioEncoderConfig
-    adapter: AdapterSpec
-    denoiser: DenoiserConfig
-    identity: IdentityConfig
-    diffusion: DiffusionSpec = field(default_factory=DiffusionSpec)
-    provenance: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return {
-            "motion": asdict(self.motion),
-            "audio": self.audio.to_dict(),
-            "adapter": asdict(self.adapter),
-            "denoiser": self.denoiser.to_dict(),
-            "identity": self.identity.to_dict(),
-            "diffusion": asdict(self.diffusion),
-            "provenance": dict(self.provenance),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ModelConfig:
-        return cls(
-            motion=MotionSpec(**d["motion"]),
-            audio=AudioEncoderConfig.from_dict(d["audio"]),
-            adapter=AdapterSpec(**d["adapter"]),
-            denoiser=DenoiserConfig.from_dict(d["denoiser"]),
-            identity=IdentityConfig.from_dict(d["identity"]),
-            diffusion=DiffusionSpec(**d.get("diffusion", {})),
-            provenance=dict(d.get("provenance", {})),
-        )
-
 
 PRESETS: dict[str, dict] = {
     # d_model, layers, heads, identity dim, adapter width
@@ -122,7 +45,7 @@ def build_config(motion: MotionSpec, audio: AudioEncoderConfig, frontend_dim: in
                  provenance: dict | None = None) -> ModelConfig:
     """A consistent ``ModelConfig`` from a size preset (``tiny``, ``small``, ``base``)."""
     if preset not in PRESETS:
-        raise ValueError(f"unknown model size {preset!r}; choose one of {', '.join(PRESETS)}")
+        raise ConfigError(f"unknown model size {preset!r}; choose one of {', '.join(PRESETS)}")
     p = PRESETS[preset]
     kind = adapter_kind or ("conv" if audio.kind == "mel" else "linear")
     return ModelConfig(

@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 
 from .. import errors
+from ..config import ModelConfig
 from ..motion import Motion
 from ..paths import PACKAGE_DIR
-from .device import DeviceError
 from .protocol import (
     PROTOCOL_VERSION,
     Message,
@@ -40,6 +40,7 @@ from .protocol import (
     read_message,
     write_message,
 )
+from .talker import TalkerFacts
 
 # Imports the package from PACKAGE_DIR by location, then runs the worker's main().
 _BOOTSTRAP = (
@@ -52,11 +53,9 @@ _BOOTSTRAP = (
     "from diffusiontalker.runtime.worker import main\n"
     "sys.exit(main(sys.argv[2:]))\n"
 )
-_ERRORS: dict[str, type[errors.DiffusionTalkerError]] = {
-    cls.__name__: cls for cls in (errors.AudioError, errors.CheckpointError, errors.TopologyError,
-                                  errors.IdentityError, errors.DatasetError, errors.CancelledError,
-                                  errors.DiffusionTalkerError, ProtocolError, DeviceError)
-}
+# An error reply's "kind" -> its class: every class of diffusiontalker.errors, so an error
+# raised in the worker is raised here with the same class and message.
+_ERRORS: dict[str, type[errors.DiffusionTalkerError]] = errors.error_classes()
 _EOF = object()
 
 
@@ -281,26 +280,26 @@ class WorkerClient:
                           identity=dict(h.get("identity") or {}))
 
 
-class WorkerTalker:
-    """The ``api.Talker`` interface over a worker process (``runtime.loader.load_talker(...,
-    runtime="worker", python=...)``): the add-on uses it like an in-process model."""
+class WorkerTalker(TalkerFacts):
+    """The Talker interface over a worker process (``runtime.loader.load_talker(...,
+    runtime="worker", python=...)``): the model's facts come from the ``ModelConfig`` in the
+    worker's ``loaded`` reply; generation runs the worker's own Talker, i.e. the one generate
+    loop (:mod:`.talker`), so a seed gives the same take as in this process."""
 
     runtime = "worker"
 
     def __init__(self, client: WorkerClient, loaded: dict[str, Any]) -> None:
         self.client, self.loaded = client, loaded
+        try:
+            self.config = ModelConfig.from_dict(loaded.get("model_config"))
+        except errors.ConfigError as exc:
+            raise WorkerError(f"the worker's model description is not valid: {exc}; is the "
+                              "worker Python running another version of diffusiontalker?") from None
         device = loaded.get("device") or {}
         self.device_report = (f"worker {client.info.get('executable')} (Python "
                               f"{client.info.get('python')}): {device.get('device')} "
                               f"({device.get('name')}) {device.get('dtype')} - {device.get('reason')}")
 
-    identities = property(lambda self: list(self.loaded.get("identities") or []))
-    space = property(lambda self: self.loaded.get("space"))
-    fps = property(lambda self: float(self.loaded.get("fps") or 0.0))
-    channels = property(lambda self: None if self.loaded.get("channels") is None
-                        else tuple(self.loaded["channels"]))
-    num_vertices = property(lambda self: self.loaded.get("num_vertices"))
-    default_steps = property(lambda self: int(self.loaded.get("default_steps") or 8))
     template = property(lambda self: self.client.template)
 
     @staticmethod

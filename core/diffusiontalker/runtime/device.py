@@ -23,16 +23,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from ..errors import DiffusionTalkerError
+from ..errors import DeviceError, DiffusionTalkerError
 
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
 PRECISION_CHOICES = ("auto", "float32", "half")
 
 T = TypeVar("T")
-
-
-class DeviceError(DiffusionTalkerError):
-    """An unknown device or provider name was asked for."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
-"""One loader for both runtimes: torch where torch imports, ONNX Runtime otherwise.
+"""One loader for every runtime: torch where torch imports, ONNX Runtime otherwise, or a worker.
 
-``load_talker(checkpoint, device, runtime)`` returns an ``api.Talker`` (torch) or an
-``onnx_talker.OrtTalker`` (onnxruntime + numpy); both have the same interface. The ONNX export
+``load_talker(checkpoint, device, runtime)`` returns a ``torch_talker.Talker`` (torch), an
+``onnx_talker.OrtTalker`` (onnxruntime + numpy) or a ``client.WorkerTalker`` (a worker
+process); all run the one generate loop of ``runtime.talker``, so a seed gives the same take. The ONNX export
 of a checkpoint ``NAME.safetensors`` is looked for in the folder ``NAME.onnx`` beside it
 (``diffusiontalker export-onnx NAME.safetensors -o NAME.onnx``); a folder holding an
 ``onnx_model.json`` may also be passed as the checkpoint itself.
@@ -89,7 +90,7 @@ def load_talker(checkpoint: str | Path | None = None, device: str = "auto",
             raise DeviceError(f"unknown device {device!r} for ONNX Runtime; choose one of "
                               f"{', '.join(_ORT_DEVICE)}")
         return load_onnx_model(folder, _ORT_DEVICE[pref.split(":")[0]])
-    from ..api import load_model
+    from .torch_talker import load_model
 
     talker, used = run_with_cpu_fallback(lambda c: load_model(checkpoint, device=c.device),
                                          choose_device(pref, precision))
@@ -101,6 +102,5 @@ def load_talker(checkpoint: str | Path | None = None, device: str = "auto",
                 return plain(*args, **kwargs)
 
         talker.generate = generate
-    talker.runtime = "torch"
     talker.device_report = used.describe()
     return talker

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CheckpointError, DiffusionTalkerError
+from ..errors import CheckpointError, ExportError
 
 ONNX_FORMAT = "diffusiontalker-onnx"
 ONNX_FORMAT_VERSION = 1
@@ -47,10 +47,6 @@ OPSET = 17
 FILES = {"adapter": "adapter.onnx", "denoiser": "denoiser.onnx", "style": "style.onnx",
          "arrays": "arrays.npz"}
 FRONTEND_FILE = "frontend.onnx"
-
-
-class ExportError(DiffusionTalkerError):
-    """The model could not be exported (missing ``onnx`` package, or a graph that disagrees)."""
 
 
 def _require_export_tools() -> None:
@@ -143,7 +139,7 @@ def _frontend(model: Any) -> tuple[dict[str, Any], Any]:
             "Whisper one")
     from torch import nn
 
-    from ..audio.frontends import build_frontend
+    from ..audio.build import build_frontend
 
     if audio.kind == "whisper":
         try:

@@ -23,21 +23,13 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from ..errors import DiffusionTalkerError
+from ..errors import ProtocolError, WorkerError  # noqa: F401  (WorkerError re-exported)
 
 PROTOCOL_VERSION = 1
 MAGIC = b"DTK1"
 MAX_HEADER_BYTES = 1 << 20
 MAX_ARRAY_BYTES = 1 << 32
 DTYPES = ("float32", "float64", "float16", "int32", "int64", "uint8", "bool")
-
-
-class ProtocolError(DiffusionTalkerError):
-    """The other side sent something that is not a valid worker message."""
-
-
-class WorkerError(DiffusionTalkerError):
-    """The worker failed (crashed, could not start, or raised an unexpected error)."""
 
 
 @dataclass

@@ -4,8 +4,9 @@ Started by :class:`diffusiontalker.runtime.client.WorkerClient` (or by hand as
 ``diffusiontalker worker``), it reads requests on stdin and writes replies on stdout:
 
 - ``hello {protocol}`` -> ``hello {protocol, version, python, executable, platform, pid}``
-- ``load {checkpoint, device, precision}`` -> ``loaded {device: {...}, runtime, identities, space,
-  fps, channels, num_vertices, default_steps} (+ template for vertex models)``
+- ``load {checkpoint, device, precision}`` -> ``loaded {device: {...}, runtime, model_config}``
+  (+ ``template`` for vertex models); ``model_config`` is ``ModelConfig.to_dict()``, from which
+  the client derives every fact of the model (``runtime.talker.TalkerFacts``)
 - ``generate {sample_rate, identity, steps, seed, style_strength} + audio`` ->
   ``progress {fraction}``* then ``result {fps, space, channels, identity, device} + motion``,
   or ``cancelled``, or ``error {kind, message}``
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from .. import __version__
-from ..errors import CancelledError, DiffusionTalkerError
+from ..errors import CancelledError, DiffusionTalkerError, error_classes
 from .device import DeviceChoice, choose_device, run_with_cpu_fallback
 from .protocol import PROTOCOL_VERSION, Message, ProtocolError, read_message, write_message
 
@@ -128,12 +129,7 @@ class WorkerServer:
         t = self.talker
         template = getattr(t, "template", None)
         self.send({"type": "loaded", "id": msg.id, "device": self.choice.to_dict(),
-                   "runtime": getattr(t, "runtime", None),
-                   "identities": list(getattr(t, "identities", [])),
-                   "space": getattr(t, "space", None), "fps": getattr(t, "fps", None),
-                   "channels": _list_or_none(getattr(t, "channels", None)),
-                   "num_vertices": getattr(t, "num_vertices", None),
-                   "default_steps": getattr(t, "default_steps", None)},
+                   "runtime": getattr(t, "runtime", None), "model_config": t.config.to_dict()},
                   None if template is None else {"template": template})
         return False
 
@@ -189,8 +185,11 @@ class WorkerServer:
                       "space": motion.space, "channels": _list_or_none(motion.channels),
                       "identity": dict(motion.identity), "device": choice.to_dict()}
             final: tuple[dict, dict | None] = (header, {"motion": motion.data})
-        except CancelledError:
-            final = ({"type": "cancelled", "id": job.id}, None)
+        except CancelledError as exc:
+            if job.cancel.is_set():
+                final = ({"type": "cancelled", "id": job.id}, None)
+            else:  # raised by the model itself, not by a cancel request: an ordinary error
+                final = (_error_header(job.id, exc), None)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an error reply
             final = (_error_header(job.id, exc), None)
         with self.lock:  # free the worker before the client can see the reply
@@ -217,9 +216,15 @@ class WorkerServer:
 
 
 def _error_header(rid: int | None, exc: BaseException) -> dict[str, Any]:
-    """An ``error`` reply: our own errors keep their class name, others are "internal"."""
+    """An ``error`` reply: our own errors keep their class name, others are "internal".
+
+    ``kind`` names a class of :mod:`diffusiontalker.errors` (the client raises that class with
+    the same message); an error class defined elsewhere travels as its nearest base there.
+    """
     if isinstance(exc, DiffusionTalkerError):
-        return {"type": "error", "id": rid, "kind": type(exc).__name__, "message": str(exc)}
+        known = error_classes()
+        kind = next(c.__name__ for c in type(exc).__mro__ if known.get(c.__name__) is c)
+        return {"type": "error", "id": rid, "kind": kind, "message": str(exc)}
     traceback.print_exception(exc, file=sys.stderr)
     return {"type": "error", "id": rid, "kind": "internal",
             "message": f"{type(exc).__name__}: {exc}"}

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import DiffusionTalkerError
+from ..errors import SynthError
 
 EVENT_LIST_TERMINATED = 0
 EVENT_WORD = 1
@@ -35,10 +35,6 @@ CHARS_UTF8 = 1
 PAUSE = "_"  # the phone name of a silent pause (not an eSpeak event)
 TAIL_KEEP = 0.03  # seconds of a phone kept before the pause that follows it
 PARAM_RATE, PARAM_VOLUME, PARAM_PITCH, PARAM_RANGE, PARAM_WORDGAP = 1, 2, 3, 4, 7
-
-
-class SynthError(DiffusionTalkerError):
-    """eSpeak NG is missing, failed to start, or rejected a voice or a text."""
 
 
 class _EventId(ctypes.Union):

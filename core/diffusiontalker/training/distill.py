@@ -15,18 +15,18 @@ from __future__ import annotations
 import copy
 import json
 import math
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
-from ..audio.frontends import build_frontend
+from ..audio.build import build_frontend
+from ..config import DistillConfig, ModelConfig  # noqa: F401  (DistillConfig re-exported)
 from ..diffusion.samplers import sample_ddim
 from ..diffusion.schedule import ddim_step, diffuse, distillation_target, loss_weight
 from ..errors import CheckpointError
 from ..network import checkpoint
-from ..network.model import DiffusionTalker, ModelConfig
+from ..network.model import DiffusionTalker
 from .data import (
     JsonlLog,
     batch_conditioning,
@@ -40,34 +40,6 @@ from .data import (
 )
 
 STATE_KIND = "diffusiontalker-distill-state"
-
-
-@dataclass
-class DistillConfig:
-    teacher: str
-    out: str
-    data: str
-    to_steps: int = 8
-    from_steps: int = 0  # 0: the teacher's ``diffusion.teacher_steps``
-    steps_per_round: int = 500
-    batch_size: int = 16
-    window_seconds: float = 4.0
-    lr: float = 1e-4
-    weighting: str = "truncated_snr"
-    data_weight: float = 0.0  # λ: the student's target is x̃ + λ (x − x̃) (0: plain distillation)
-    grad_clip: float = 1.0
-    seed: int = 0
-    log_every: int = 25
-    cache_dir: str | None = None
-    device: str = "cpu"
-
-    @property
-    def state_path(self) -> Path:
-        return Path(self.out).with_suffix(".distill-state.safetensors")
-
-    @property
-    def log_path(self) -> Path:
-        return Path(self.out).with_suffix(".distill.jsonl")
 
 
 def round_schedule(from_steps: int, to_steps: int) -> list[int]:
@@ -204,7 +176,7 @@ def distill(cfg: DistillConfig, resume: bool = False, show_progress: bool = True
     teacher.requires_grad_(True).eval()
     teacher.config.provenance = {**teacher.config.provenance, "kind": "student",
                                  "teacher_checkpoint": str(cfg.teacher),
-                                 "distill": {k: v for k, v in asdict(cfg).items() if k != "out"}}
+                                 "distill": {k: v for k, v in cfg.to_dict().items() if k != "out"}}
     return checkpoint.save_model(teacher, cfg.out)
 
 

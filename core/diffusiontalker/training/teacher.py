@@ -11,18 +11,18 @@ safetensors file beside the output, never a pickle.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
-from ..audio.frontends import AudioEncoderConfig, build_frontend
+from ..audio.build import build_frontend
+from ..config import AudioEncoderConfig, ModelConfig, MotionSpec, TrainConfig, check_resume  # noqa: F401
 from ..diffusion.schedule import diffuse, v_target
 from ..errors import CheckpointError
 from ..network import checkpoint
 from ..network.factory import new_model
-from ..network.model import DiffusionTalker, ModelConfig, MotionSpec
+from ..network.model import DiffusionTalker
 from .data import (
     JsonlLog,
     batch_conditioning,
@@ -37,45 +37,6 @@ from .data import (
 )
 
 STATE_KIND = "diffusiontalker-train-state"
-
-
-@dataclass
-class TrainConfig:
-    """Teacher training settings (the model's size comes from ``preset``)."""
-
-    data: str
-    out: str
-    preset: str = "small"
-    audio: dict = field(default_factory=lambda: {"kind": "mel"})
-    prediction: str = "x"
-    steps: int = 2000
-    batch_size: int = 16
-    window_seconds: float = 4.0
-    lr: float = 2e-4
-    warmup: int = 100
-    grad_clip: float = 1.0
-    identity_weight: float = 0.1
-    time_grid: int = 0  # 0: continuous time; N (a power of two): u = i/N
-    teacher_steps: int = 256
-    pca_components: int = -1  # -1: automatic (vertices wider than 600 -> 128), 0: none
-    seed: int = 0
-    log_every: int = 25
-    val_every: int = 250
-    save_every: int = 250
-    cache_dir: str | None = None
-    device: str = "cpu"
-
-    def __post_init__(self) -> None:
-        if self.time_grid and self.time_grid & (self.time_grid - 1):
-            raise ValueError(f"time_grid must be a power of two (or 0), got {self.time_grid}")
-
-    @property
-    def state_path(self) -> Path:
-        return Path(self.out).with_suffix(".train-state.safetensors")
-
-    @property
-    def log_path(self) -> Path:
-        return Path(self.out).with_suffix(".train.jsonl")
 
 
 def sample_time(batch: int, grid: int, generator: torch.Generator) -> torch.Tensor:
@@ -142,7 +103,7 @@ def build_teacher(cfg: TrainConfig, corpus, frontend) -> DiffusionTalker:
     model = new_model(motion, corpus.speakers, frontend.config, cfg.preset, cfg.prediction,
                       template=template, provenance={
                           "kind": "teacher", "data": str(cfg.data), "dataset_kind": corpus.kind,
-                          "train": {k: v for k, v in asdict(cfg).items() if k != "out"}})
+                          "train": {k: v for k, v in cfg.to_dict().items() if k != "out"}})
     model.normalizer.fit(training_frames(corpus, seed=cfg.seed))
     model.config.diffusion.teacher_steps = cfg.teacher_steps
     model.config.diffusion.default_steps = cfg.teacher_steps
@@ -164,6 +125,8 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True,
     state_meta: dict[str, str] = {}
     if resume and cfg.state_path.exists():
         tensors, state_meta = checkpoint.load_state(cfg.state_path, STATE_KIND)
+        if "train_config" in state_meta:  # the run's own settings must not change on resume
+            check_resume(TrainConfig.from_dict(json.loads(state_meta["train_config"])), cfg)
         model = DiffusionTalker(ModelConfig.from_dict(json.loads(state_meta["config"])))
         model.load_state_dict(unprefixed("model/", tensors))
         start_step = int(state_meta["step"])
@@ -212,6 +175,6 @@ def _save_state(cfg: TrainConfig, model, optimizer, sampler, gen, step: int) -> 
     optim_tensors, groups = checkpoint.optimizer_to_tensors(optimizer)
     tensors = {**prefixed("model/", model.state_dict()), **optim_tensors,
                "rng/time_noise": gen.get_state()}
-    meta = {"config": json.dumps(model.config.to_dict()), "train_config": json.dumps(asdict(cfg)),
+    meta = {"config": json.dumps(model.config.to_dict()), "train_config": json.dumps(cfg.to_dict()),
             "step": str(step), "param_groups": groups, **rng_metadata(sampler)}
     checkpoint.save_state(cfg.state_path, tensors, meta, STATE_KIND)

@@ -1,0 +1,203 @@
+"""The one generation pipeline: what a Talker is, and the windowed generate loop (torch-free).
+
+Every runtime — torch (:mod:`.torch_talker`), ONNX Runtime (:mod:`.onnx_talker`) and the
+worker process (:mod:`.client`, whose worker runs one of the other two) — is a
+:class:`TalkerFacts` (the model's facts, derived from its ``ModelConfig``), and the in-process
+ones are a :class:`WindowedTalker`, which owns the loop and asks its subclass only for array
+callables:
+
+- ``audio_tokens(wave) -> (1, T, d)`` audio tokens at the motion frame rate;
+- ``identity_table() -> (rows (K, d), neutral (d,))`` and ``similarities(tokens) -> (K,)``;
+- ``denoise(z, u, cond) -> x̂`` and ``condition(tokens, identity) -> cond`` (the sampler's);
+- ``as_backend(array)`` / ``as_numpy(array)``, and ``decode(x) -> motion`` on numpy.
+
+The loop (DDIM with η = 0, Song et al. 2021, ``diffusion.samplers.sample_ddim``): audio of any
+length is cut into overlapping windows (10 s, 1 s overlap; ``diffusion.windows``), each
+sampled from its own starting noise and cross-faded linearly into the next. The starting noise
+is numpy's, drawn per one-second block from the seed (:func:`start_noise`), so overlapping
+windows start from the same noise where they overlap, and **the same seed gives the same take
+in every runtime**. The denoised model-space motion is decoded in slices of
+:data:`DECODE_FRAMES` frames (bounded temporaries on hour-long audio).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..audio.loading import SAMPLE_RATE, load_audio
+from ..config import ModelConfig
+from ..diffusion.samplers import sample_ddim
+from ..diffusion.windows import crossfade_weights, window_spans
+from ..errors import ConfigError
+from ..identity_choice import MATCH, IdentityChoice, blend_rows, blend_weights, check_style_strength
+from ..motion import Motion
+
+WINDOW_SECONDS = 10.0
+OVERLAP_SECONDS = 1.0
+DECODE_FRAMES = 1024
+NOISE_SEED_STRIDE = 1_000_003  # block k of seed s draws from numpy's generator seeded s*stride+k
+
+Progress = Callable[[float], None]
+Cancel = Callable[[], bool]
+
+
+def motion_frames(num_samples: int, fps: float) -> int:
+    """Motion frames for ``num_samples`` of 16 kHz audio: ``max(1, round(N / 16000 * fps))``."""
+    return max(1, int(round(num_samples / SAMPLE_RATE * fps)))
+
+
+def start_noise(seed: int, start: int, stop: int, width: int, fps: float) -> np.ndarray:
+    """Starting noise ``(stop - start, width)`` float32 for frames ``[start, stop)``, drawn per
+    one-second block from the seed, so any window over the same frames gets the same noise."""
+    block = max(1, int(round(fps)))
+    first, last = start // block, (stop - 1) // block
+    parts = [np.random.default_rng((int(seed) % (2**31)) * NOISE_SEED_STRIDE + k)
+             .standard_normal((block, width), dtype=np.float32) for k in range(first, last + 1)]
+    offset = start - first * block
+    return np.concatenate(parts)[offset: offset + stop - start]
+
+
+def resolve_steps(steps: int | None, default_steps: int) -> int:
+    """The sampling step count: the model's default unless given; at least 1."""
+    if steps is None:
+        return int(default_steps)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ConfigError(f"the number of sampling steps must be at least 1, got {steps!r} (a whole "
+                          f"number; leave it unset for the model's default, {default_steps})")
+    return int(steps)
+
+
+class TalkerFacts:
+    """What a loaded model is, derived once from its ``ModelConfig`` (``self.config``)."""
+
+    config: ModelConfig
+    runtime: str = ""
+    window_seconds = WINDOW_SECONDS
+    overlap_seconds = OVERLAP_SECONDS
+
+    @property
+    def identities(self) -> list[str]:
+        return list(self.config.identity.names)
+
+    @property
+    def space(self) -> str:
+        return self.config.motion.space
+
+    @property
+    def fps(self) -> float:
+        return float(self.config.motion.fps)
+
+    @property
+    def channels(self) -> tuple[str, ...] | None:
+        ch = self.config.motion.channels
+        return tuple(ch) if ch and self.space == "channels" else None
+
+    @property
+    def num_vertices(self) -> int | None:
+        return int(self.config.motion.num_vertices) if self.space == "vertices" else None
+
+    @property
+    def default_steps(self) -> int:
+        return int(self.config.diffusion.default_steps)
+
+    def num_frames(self, wave: np.ndarray) -> int:
+        return motion_frames(int(np.asarray(wave).shape[0]), self.fps)
+
+    def windows(self, num_frames: int) -> list[tuple[int, int]]:
+        """Frame ranges ``[a, b)`` covering ``num_frames`` with the configured overlap."""
+        return window_spans(num_frames, self.fps, self.window_seconds, self.overlap_seconds)
+
+    def motion(self, data: np.ndarray, weights: dict[str, float]) -> Motion:
+        """Decoded motion ``(T, D)`` as a :class:`Motion` of this model's space."""
+        if self.space == "vertices":
+            return Motion(self.fps, "vertices", data.reshape(data.shape[0], -1, 3), identity=weights)
+        return Motion(self.fps, "channels", data, self.channels, identity=weights)
+
+
+class WindowedTalker(TalkerFacts):
+    """A model in this process: identity choice, matching and the windowed generate loop."""
+
+    # --- what a runtime supplies ----------------------------------------------------------
+    def audio_tokens(self, wave: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def identity_table(self) -> tuple[Any, Any]:
+        raise NotImplementedError
+
+    def similarities(self, tokens: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def condition(self, tokens: Any, identity: Any) -> Any:
+        raise NotImplementedError
+
+    def denoise(self, z: Any, u: Any, cond: Any) -> Any:
+        raise NotImplementedError
+
+    def decode(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def as_backend(self, array: np.ndarray) -> Any:
+        return array
+
+    def as_numpy(self, array: Any) -> np.ndarray:
+        return np.asarray(array, dtype=np.float32)
+
+    # --- identities -----------------------------------------------------------------------
+    def match_identity(self, audio: Any, sample_rate: int | None = None,
+                       top_k: int = 3) -> list[tuple[str, float]]:
+        """The library identities whose style best matches this voice, ``(name, cosine)``."""
+        sims = self.similarities(self.audio_tokens(load_audio(audio, sample_rate)))
+        order = np.argsort(-sims, kind="stable")[: max(1, int(top_k))]
+        return [(self.identities[int(i)], float(sims[i])) for i in order]
+
+    def resolve_identity(self, choice: IdentityChoice, style_strength: float = 1.0,
+                         tokens: Any = None) -> tuple[Any, dict[str, float]]:
+        """The identity vector for a choice (``identity_choice.blend_rows``) and its weights."""
+        strength = check_style_strength(style_strength)
+        best = None if tokens is None else (
+            lambda: self.identities[int(np.argmax(self.similarities(tokens)))])
+        weights = blend_weights(choice, self.identities, best)
+        rows, neutral = self.identity_table()
+        return blend_rows(weights, self.identities, rows, neutral, strength), weights
+
+    # --- generation -----------------------------------------------------------------------
+    def sample_window(self, tokens: Any, identity: Any, noise: np.ndarray, steps: int,
+                      progress: Progress | None, cancel: Cancel | None) -> np.ndarray:
+        """DDIM from ``noise`` ``(n, P)`` for one window; model-space ``(n, P)`` numpy."""
+        z = self.as_backend(np.ascontiguousarray(noise[None]))
+        x = sample_ddim(self.denoise, tuple(z.shape), steps, noise=z,
+                        cond=self.condition(tokens, identity), progress=progress, cancel=cancel)
+        return self.as_numpy(x)[0]
+
+    def generate(self, audio: Any, sample_rate: int | None = None, *,
+                 identity: IdentityChoice = None, steps: int | None = None, seed: int = 0,
+                 style_strength: float = 1.0, progress: Progress | None = None,
+                 cancel: Cancel | None = None) -> Motion:
+        """Speech -> facial motion. ``identity``: None (neutral), a name, ``{name: weight}`` or
+        ``"ada=0.7,bo=0.3"`` (a convex blend), or ``"match"`` (the best library match)."""
+        steps = resolve_steps(steps, self.default_steps)
+        wave = load_audio(audio, sample_rate)
+        tokens = self.audio_tokens(wave)
+        num_frames = int(tokens.shape[1])
+        ident, weights = self.resolve_identity(identity, style_strength,
+                                               tokens if identity == MATCH else None)
+        width = int(self.config.denoiser.in_dim)
+        spans = self.windows(num_frames)
+        total = np.zeros((num_frames, width), np.float32)
+        weight_sum = np.zeros((num_frames, 1), np.float32)
+        for j, (a, b) in enumerate(spans):
+            report = None if progress is None else (
+                lambda f, j=j: progress((j + f) / len(spans)))
+            x = self.sample_window(tokens[:, a:b], ident, start_noise(seed, a, b, width, self.fps),
+                                   steps, report, cancel)
+            w = crossfade_weights(spans, j)[:, None]
+            total[a:b] += x * w
+            weight_sum[a:b] += w
+        blended = total / weight_sum
+        data = np.empty((num_frames, self.config.motion.dim), np.float32)
+        for a in range(0, num_frames, DECODE_FRAMES):
+            data[a:a + DECODE_FRAMES] = self.decode(blended[a:a + DECODE_FRAMES])
+        return self.motion(data, weights)

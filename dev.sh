@@ -5,10 +5,22 @@
 #   ./dev.sh <program> [args]                              run a program from the environment
 # The first run creates .venv and installs everything pinned in requirements/test.txt
 # (torch CPU build pinned, numpy < 2 beside bpy 5.0.1); later runs reuse it.
+# `test` also sets up, when missing or when their requirements change, the two extra
+# environments some tests run programs in (docs/runtime.md):
+#   .venv-export  Python 3.11 + requirements/export.txt (torch + onnx, numpy 2): ONNX export
+#   .venv313      Python 3.13 + requirements/py313.txt (bpy 5.2): the light-install test
+# and exports their folders as DT_EXPORT_VENV / DT_PY313_VENV (set them to use others).
+# Python 3.13 is $PYTHON313, else python3.13, else pyenv's newest 3.13.
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3.11}
 VENV=${DT_VENV:-.venv}
+export DT_EXPORT_VENV=${DT_EXPORT_VENV:-$PWD/.venv-export}
+export DT_PY313_VENV=${DT_PY313_VENV:-$PWD/.venv313}
+
+# One set-up at a time (several shells may share this checkout); released before running.
+if command -v flock >/dev/null; then exec 9<dev.sh && flock 9; fi
+
 stamp="$VENV/.installed-$(cat requirements/test.txt pyproject.toml | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
@@ -18,8 +30,50 @@ if [ ! -f "$stamp" ]; then
   rm -f "$VENV"/.installed-*
   touch "$stamp"
 fi
+
+python313() {
+  if [ -n "${PYTHON313:-}" ]; then echo "$PYTHON313"; return; fi
+  if python3.13 -c "" 2>/dev/null; then command -v python3.13; return; fi
+  local v
+  if command -v pyenv >/dev/null && v=$(pyenv latest 3.13 2>/dev/null) \
+      && [ -x "$(pyenv root)/versions/$v/bin/python3.13" ]; then
+    echo "$(pyenv root)/versions/$v/bin/python3.13"; return
+  fi
+  return 1
+}
+
+# extra_venv DIR REQUIREMENTS PYTHON-FINDER: create DIR, or update it when REQUIREMENTS
+# changed. A failure removes a DIR made by this call (the tests that need it then skip with
+# the reason, or fail under CI=true).
+extra_venv() {
+  local dir=$1 req=$2 find=$3 py start made=0
+  local mark="$dir/.installed-$(sha1sum <"$req" | cut -c1-12)"
+  [ -f "$mark" ] && return 0
+  start=$SECONDS
+  echo "dev.sh: setting up $dir from $req ..." >&2
+  [ -e "$dir" ] || made=1
+  if py=$($find) && { [ -x "$dir/bin/python" ] || "$py" -m venv "$dir"; } \
+      && "$dir/bin/python" -m pip install -q --upgrade pip \
+      && "$dir/bin/python" -m pip install -q -r "$req"; then
+    rm -f "$dir"/.installed-*
+    touch "$mark"
+    echo "dev.sh: $dir ready in $((SECONDS - start)) s" >&2
+  else
+    echo "dev.sh: WARNING: could not set up $dir from $req; the tests that need it" \
+         "skip (fail under CI=true)" >&2
+    [ "$made" = 0 ] || rm -rf "$dir"
+  fi
+}
+python311() { echo "$PY"; }
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
+if [ "$cmd" = test ]; then
+  extra_venv "$DT_EXPORT_VENV" requirements/export.txt python311
+  extra_venv "$DT_PY313_VENV" requirements/py313.txt python313
+fi
+if command -v flock >/dev/null; then flock -u 9 && exec 9<&-; fi
+
 case "$cmd" in
   demo) exec "$VENV/bin/python" -m diffusiontalker demo "$@" ;;
   test) exec "$VENV/bin/python" -m pytest "$@" ;;

@@ -42,7 +42,7 @@ class CancelledError(DiffusionTalkerError):
     """A job was cancelled by the user; nothing was written."""
 
 
-class ConfigError(DiffusionTalkerError):
+class ConfigError(DiffusionTalkerError, ValueError):
     """A setting or a saved config is invalid: unknown or missing keys, a value out of range,
     or a config written by a newer version of the package."""
 

@@ -1,6 +1,6 @@
 """The result of generation: per-frame motion with its frame rate, and its `.npz` form.
 
-The `.npz` contract (DESIGN.md): ``fps`` and either ``offsets`` ``(T, V, 3)`` float32 or
+The `.npz` contract (docs/model.md § CLI): ``fps`` and either ``offsets`` ``(T, V, 3)`` float32 or
 ``weights`` ``(T, K)`` float32 with ``channels`` ``(K,)``.
 """
 

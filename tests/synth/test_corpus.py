@@ -94,7 +94,6 @@ def test_cli_and_clear_errors(tmp_path, capsys):
 
 
 def test_vertex_offsets_on_the_demo_head(tmp_path):
-    pytest.importorskip("diffusiontalker.head")
     from diffusiontalker.head import build_demo_head, build_rig
 
     out = tmp_path / "v"

@@ -1,6 +1,6 @@
 """Cosine variance-preserving diffusion schedule in continuous time, and the DDIM step.
 
-Notation of ``notes/diffusion.md`` (Kingma et al. 2021; Salimans & Ho 2022, arXiv 2202.00512):
+Notation of docs/model.md (Kingma et al. 2021; Salimans & Ho 2022, arXiv 2202.00512):
 time ``u ∈ [0, 1]``, ``z_u = α_u x + σ_u ε`` with ``α_u² + σ_u² = 1``. The cosine schedule
 ``α_u = cos(πu/2)``, ``σ_u = sin(πu/2)`` is used through its log-SNR
 ``λ_u = log(α_u²/σ_u²)``, clipped to ``[−20, 20]`` so that ``σ_0`` and ``α_1`` stay finite and
@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import math
 from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError
 
 
 class _LazyTorch:
@@ -169,7 +171,7 @@ def _is_number(u: Any) -> bool:
 def time_points(steps: int) -> list[float]:
     """Trailing time grid ``u_i = i/N`` for ``i = N … 0`` as floats (starts at ``u = 1``)."""
     if steps < 1:
-        raise ValueError(f"the number of sampling steps must be at least 1, got {steps}")
+        raise ConfigError(f"the number of sampling steps must be at least 1, got {steps}")
     return [i / steps for i in range(steps, -1, -1)]
 
 
@@ -187,4 +189,4 @@ def loss_weight(u: TimeLike, kind: str = "truncated_snr") -> Tensor:
         return 1.0 + ratio
     if kind == "constant":
         return torch.ones_like(ratio)
-    raise ValueError(f"unknown loss weighting {kind!r} (truncated_snr, snr_plus_one, constant)")
+    raise ConfigError(f"unknown loss weighting {kind!r}; use truncated_snr, snr_plus_one or constant")

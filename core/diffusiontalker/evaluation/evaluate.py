@@ -1,4 +1,4 @@
-"""Evaluate a model on a dataset split with the metrics of notes/diffusion.md § Metrics.
+"""Evaluate a model on a dataset split with the metrics of :mod:`.metrics`.
 
 Per clip: generate with the clip's speaker identity when the library has it (else the neutral
 identity), compare with the ground truth (LVE and FDD on vertices; channel MSE, mouth-channel

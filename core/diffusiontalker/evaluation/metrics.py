@@ -1,5 +1,5 @@
 """Evaluation metrics of speech-driven 3D face animation, as the peers' code computes them
-(notes/diffusion.md, § Metrics), plus channel-space analogues.
+(as FaceFormer and CodeTalker compute them; docs/model.md), plus channel-space analogues.
 
 - LVE (lip vertex error; FaceFormer, CodeTalker): per frame the maximum over lip vertices of
   the squared L2 distance, averaged over frames. VOCASET reports x1e-5 (metres), BIWI x1e-4.

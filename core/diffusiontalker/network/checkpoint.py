@@ -70,11 +70,23 @@ def read_header(path: str | Path, expect_format: str = FORMAT) -> tuple[dict, di
             raise CheckpointError(
                 f"checkpoint {path} is truncated: tensor {name!r} ends past the end of the file "
                 f"({data_size} data bytes present); download or copy it again")
+    if metadata.get("format") == FORMAT and _newer(metadata.get("format_version")):
+        raise CheckpointError(
+            f"{path} was written by a newer diffusiontalker (checkpoint format "
+            f"{metadata.get('format_version')}; this version reads format {FORMAT_VERSION}): "
+            "upgrade the package to load it")
     if metadata.get("format") != expect_format:
         raise CheckpointError(
             f"{path} is a safetensors file but not a {expect_format} checkpoint "
             f"(its metadata has format={metadata.get('format')!r})")
     return header, metadata
+
+
+def _newer(version: object) -> bool:
+    try:
+        return int(str(version)) > int(FORMAT_VERSION)
+    except ValueError:
+        return False
 
 
 def save_model(model, path: str | Path, extra_metadata: dict | None = None) -> Path:

@@ -1,6 +1,6 @@
 """The denoiser: a transformer over motion frames (DiffusionTalker's x̂-network).
 
-Follows the open peers' recipe (notes/diffusion.md § open peers): input projection of the
+Follows the open peers' recipe (FaceFormer, arXiv 2112.05329; FaceDiffuser, arXiv 2309.11306): input projection of the
 noisy motion ``z`` ``(B, T, D)``, periodic positional encoding (FaceFormer, Fan et al. 2022),
 self-attention with an ALiBi-style temporal bias (Press et al. 2022; symmetric here, since the
 denoiser sees the whole window), cross-attention to the audio tokens ``(B, T, d)`` restricted by

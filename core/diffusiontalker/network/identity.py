@@ -2,7 +2,7 @@
 
 DiffusionTalker (Chen et al., arXiv 2311.16565 § 3.2) learns one embedding per training
 speaker contrastively against audio and, at inference, looks up the best-matching identity in
-this *identity library*. Our reading (notes/diffusion.md § Contrastive identity): a style
+this *identity library*. Our reading (InfoNCE, van den Oord et al. 2018, arXiv 1807.03748): a style
 encoder ``g`` pools the audio tokens over time (masked mean + MLP); the InfoNCE logits are
 ``cos(g(a), E_j)/τ`` over all library rows with cross-entropy towards the clip's speaker.
 The neutral identity is the mean of the rows (UniTalker's "pivot" idea for unseen voices).
@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import IdentityConfig
-from ..errors import IdentityError
+from ..errors import ConfigError, IdentityError
 from ..identity_choice import MATCH, IdentityChoice, blend_rows, blend_weights  # noqa: F401
 
 
@@ -42,9 +42,10 @@ class IdentityLibrary(nn.Module):
     def __init__(self, cfg: IdentityConfig):
         super().__init__()
         if not cfg.names:
-            raise ValueError("an identity library needs at least one speaker name")
+            raise ConfigError("an identity library needs at least one speaker name; does the "
+                              "dataset have speakers with training clips?")
         if len(set(cfg.names)) != len(cfg.names):
-            raise ValueError("identity names must be unique")
+            raise ConfigError(f"identity names must be unique; got {cfg.names}")
         self.config = cfg
         self.names = list(cfg.names)
         self.embeddings = nn.Parameter(torch.randn(len(cfg.names), cfg.dim))

@@ -4,7 +4,7 @@ The denoiser works in a normalised model space. For channel weights ``(T, K)`` a
 vertex data this is ``(m − μ)/s`` per dimension. For wide vertex data (``V*3`` in the
 thousands) a fixed linear basis ``B ∈ R^{D×P}`` (the principal components of the training
 motion) maps offsets to ``P`` coefficients, each scaled to unit variance, so the network's
-output is ``P``-wide (notes/diffusion.md § Speed: the wide output layer dominates the cost).
+output is ``P``-wide (measured: the wide output layer dominated the cost; docs/model.md).
 """
 
 from __future__ import annotations

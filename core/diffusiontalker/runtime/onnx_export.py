@@ -55,10 +55,10 @@ def _require_export_tools() -> None:
         import torch  # noqa: F401
     except ImportError as exc:
         raise ExportError(
-            f"exporting to ONNX needs torch and the 'onnx' package ({exc}). Install them in a "
-            "separate environment (onnx pulls numpy 2, which breaks Blender's audio), e.g. "
-            "python3.11 -m venv venv-export && venv-export/bin/pip install torch==2.13.0 onnx "
-            "onnxruntime, then run this command with that Python") from None
+            f"exporting to ONNX needs torch and the 'onnx' package ({exc}). They live in a "
+            "separate environment (onnx pulls numpy 2, which bpy 5.0 cannot sit beside): in a "
+            "checkout, ./dev.sh test creates .venv-export from requirements/export.txt; run this "
+            "command with .venv-export/bin/python -m diffusiontalker") from None
 
 
 def sha256_of(path: str | Path) -> str:

@@ -1,6 +1,6 @@
 """Progressive distillation (Salimans & Ho 2022, arXiv 2202.00512, Alg. 2): 2N steps -> N.
 
-One round (notes/diffusion.md § Progressive distillation): draw ``i ∈ {1..N}``, ``u = i/N``,
+One round (Salimans & Ho 2022, arXiv 2202.00512, Algorithm 2): draw ``i ∈ {1..N}``, ``u = i/N``,
 ``u′ = u − 1/(2N)``, ``u″ = u − 1/N``; two DDIM steps of the frozen teacher ``u → u′ → u″``;
 the student's target ``x̃`` is the x for which one DDIM step ``u → u″`` lands on ``z_{u″}``
 (``schedule.distillation_target``; the teacher's second ``x̂`` on the last interval); loss
@@ -24,7 +24,7 @@ from ..audio.build import build_frontend
 from ..config import DistillConfig, ModelConfig  # noqa: F401  (DistillConfig re-exported)
 from ..diffusion.samplers import sample_ddim
 from ..diffusion.schedule import ddim_step, diffuse, distillation_target, loss_weight
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConfigError
 from ..network import checkpoint
 from ..network.model import DiffusionTalker
 from .data import (
@@ -45,10 +45,11 @@ STATE_KIND = "diffusiontalker-distill-state"
 def round_schedule(from_steps: int, to_steps: int) -> list[int]:
     """Student step counts of each round, e.g. 256 -> 8 gives [128, 64, 32, 16, 8]."""
     if from_steps < 2 or to_steps < 1 or from_steps & (from_steps - 1) or to_steps & (to_steps - 1):
-        raise ValueError(f"distillation halves powers of two; got {from_steps} -> {to_steps}")
+        raise ConfigError(f"distillation halves powers of two: the teacher's steps and --to must be "
+                          f"powers of two; got {from_steps} -> {to_steps}")
     if to_steps >= from_steps:
-        raise ValueError(f"the student ({to_steps} steps) must use fewer steps than the "
-                         f"teacher ({from_steps})")
+        raise ConfigError(f"the student ({to_steps} steps) must use fewer steps than the "
+                          f"teacher ({from_steps}); pass a smaller power of two to --to")
     return [from_steps >> k for k in range(1, int(math.log2(from_steps // to_steps)) + 1)]
 
 

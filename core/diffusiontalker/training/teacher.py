@@ -1,6 +1,6 @@
 """Teacher training: the diffusion loss plus the contrastive identity loss.
 
-Loss (DiffusionTalker, arXiv 2311.16565 § 3; notes/diffusion.md): ``‖x̂ − x‖²`` for the
+Loss (DiffusionTalker, arXiv 2311.16565 § 3): ``‖x̂ − x‖²`` for the
 x-parameterisation (or ``‖v̂ − v‖²`` for v) over real frames, plus ``λ · InfoNCE`` between the
 style encoder's pooled audio and the identity library. Time ``u`` is continuous (``u ~ U(0,1]``)
 or on a power-of-two grid (``u = i/N``), so the teacher can be distilled by halving.

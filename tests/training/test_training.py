@@ -7,9 +7,6 @@ import json
 import numpy as np
 import pytest
 import torch
-
-pytest.importorskip("diffusiontalker.datasets")
-
 from model_toy_data import PITCH, speech_like, write_toy_dataset  # noqa: E402
 
 from diffusiontalker import api  # noqa: E402

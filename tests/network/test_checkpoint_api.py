@@ -9,8 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-pytest.importorskip("diffusiontalker.audio.frontends")
-
 from diffusiontalker import api  # noqa: E402
 from diffusiontalker.diffusion.windows import crossfade_weights  # noqa: E402
 from diffusiontalker.errors import AudioError, CheckpointError, IdentityError  # noqa: E402

@@ -1,1 +1,0 @@
-"""Data tests (a package so that its conftest does not shadow tests/conftest.py)."""

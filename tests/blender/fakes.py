@@ -13,16 +13,32 @@ import threading
 import numpy as np
 
 from diffusiontalker.channels import CHANNELS
+from diffusiontalker.config import (
+    AdapterSpec,
+    AudioEncoderConfig,
+    DenoiserConfig,
+    IdentityConfig,
+    ModelConfig,
+    MotionSpec,
+)
 from diffusiontalker.errors import CancelledError
 from diffusiontalker.motion import Motion
+from diffusiontalker.runtime.talker import TalkerFacts
 
 
-class _Base:
-    fps = 30.0
-    default_steps = 8
-    identities = ["ada", "bo", "cy"]
+def fake_config(motion: MotionSpec) -> ModelConfig:
+    """A model config whose facts (fps, identities, steps, space) the fakes report, exactly as
+    a real model derives them (``runtime.talker.TalkerFacts``)."""
+    return ModelConfig(motion, AudioEncoderConfig(), AdapterSpec(80, 100.0, 16),
+                       DenoiserConfig(motion.model_dim, 16, 8, 16, 1, 2),
+                       IdentityConfig(["ada", "bo", "cy"], 8, 16, 16))
 
-    def __init__(self):
+
+class _Base(TalkerFacts):
+    runtime = "fake"
+
+    def __init__(self, motion: MotionSpec):
+        self.config = fake_config(motion)
         self.calls: list[dict] = []
 
     def _frames(self, audio, sample_rate):
@@ -40,10 +56,10 @@ class _Base:
 
 
 class SpeechTalker(_Base):
-    space = "channels"
-    channels = CHANNELS
-    num_vertices = None
     template = None
+
+    def __init__(self):
+        super().__init__(MotionSpec("channels", 30.0, channels=list(CHANNELS)))
 
     def generate(self, audio, sample_rate=None, *, identity=None, steps=None, seed=0,
                  style_strength=1.0, progress=None, cancel=None):
@@ -61,12 +77,8 @@ class SpeechTalker(_Base):
 
 
 class VertexTalker(_Base):
-    space = "vertices"
-    channels = ()
-
     def __init__(self, num_vertices: int):
-        super().__init__()
-        self.num_vertices = num_vertices
+        super().__init__(MotionSpec("vertices", 30.0, num_vertices=num_vertices))
         self.template = np.zeros((num_vertices, 3), np.float32)
 
     def offsets(self, t: int) -> np.ndarray:

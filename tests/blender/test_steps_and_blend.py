@@ -127,7 +127,7 @@ def test_panel_shows_the_models_step_count(fresh):
 
     make_channel_head()
     talker = model_cache.loaded_talker()
-    talker.default_steps = 5
+    talker.config.diffusion.default_steps = 5  # the checkpoint is the source of the number
     assert "Steps: model default (5)" in labels()
     model_cache.use_talker(None)
     model_cache.forget()

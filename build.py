@@ -1,6 +1,6 @@
 """Build the installable DiffusionTalker extension zip.
 
-    python build.py [--output-dir dist] [--extra-wheels DIR] [--split-platforms] [--validate-only]
+    ./dev.sh python build.py [--output-dir dist] [--extra-wheels DIR] [--split-platforms] [--validate-only]
                     [--no-light] [--platforms linux-x64,windows-x64,macos-arm64] [--wheel-cache DIR]
 
 Steps: build the core (``core/diffusiontalker``) as a pure-Python wheel; stage the add-on
@@ -247,7 +247,45 @@ def _last_supported(blender_version_max: str | None) -> str:
     return f"{major}.{minor - 1}" if minor else f"{major - 1}.x"
 
 
+def _lacks_build_tools() -> str | None:
+    """What this Python lacks to build (None: nothing): the ``bpy`` module (unless
+    $BLENDER_EXT_TOOL names Blender's extension tool) and setuptools >= 77 (the core wheel is
+    built without build isolation; 77 reads the SPDX licence string)."""
+    import importlib.util
+    import os
+    from importlib import metadata
+
+    if not os.environ.get("BLENDER_EXT_TOOL") and importlib.util.find_spec("bpy") is None:
+        return "the bpy module"
+    try:
+        major = int(metadata.version("setuptools").split(".")[0])
+    except (metadata.PackageNotFoundError, ValueError):
+        major = 0
+    return None if major >= 77 else "setuptools >= 77"
+
+
+def use_project_python(argv: list[str]) -> None:
+    """Re-run this script with the checkout's ``.venv`` Python when the running one lacks the
+    build tools (``python build.py`` from any Python); exit with what to run when there is
+    no such ``.venv`` yet (``./dev.sh python build.py`` creates it)."""
+    import os
+
+    missing = _lacks_build_tools()
+    if missing is None:
+        return
+    venv = ROOT / ".venv"
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    if python.is_file() and Path(sys.prefix).resolve() != venv.resolve():
+        print(f"build.py: this Python ({sys.executable}) lacks {missing}; running with {python}",
+              file=sys.stderr, flush=True)
+        os.execv(python, [str(python), str(Path(__file__).resolve()), *argv])
+    sys.exit(f"build.py needs {missing}: run ./dev.sh python build.py (it sets up .venv from "
+             "requirements/test.txt), or set BLENDER_EXT_TOOL=path/to/blender_ext.py")
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    use_project_python(argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output-dir", type=Path, default=ROOT / "dist")
     parser.add_argument("--extra-wheels", type=Path, help="bundle every .whl in this folder too")

@@ -4,7 +4,10 @@
 #   ./dev.sh test [pytest args]                            the whole test suite
 #   ./dev.sh <program> [args]                              run a program from the environment
 # The first run creates .venv and installs everything pinned in requirements/test.txt
-# (torch CPU build pinned, numpy < 2 beside bpy 5.0.1); later runs reuse it.
+# (torch 2.13.0, numpy < 2 beside bpy 5.0.1); later runs reuse it. torch's CPU build comes
+# only from a local wheel (pip's find-links) or PyTorch's CPU index (PIP_EXTRA_INDEX_URL=
+# https://download.pytorch.org/whl/cpu); from PyPI alone Linux gets the CUDA build (~3 GB of
+# nvidia-* packages). dev.sh prints which build each environment got.
 # `test` also sets up, when missing or when their requirements change, the two extra
 # environments some tests run programs in (docs/runtime.md):
 #   .venv-export  Python 3.11 + requirements/export.txt (torch + onnx, numpy 2): ONNX export
@@ -21,12 +24,31 @@ export DT_PY313_VENV=${DT_PY313_VENV:-$PWD/.venv313}
 # One set-up at a time (several shells may share this checkout); released before running.
 if command -v flock >/dev/null; then exec 9<dev.sh && flock 9; fi
 
+# report_torch DIR: say which torch build DIR got. PyPI publishes torch for Linux only as the
+# CUDA build (torch + ~3 GB of nvidia-* packages); the CPU build (+cpu) comes from a local
+# wheel (pip's find-links, as on the project's machines) or PyTorch's CPU index.
+report_torch() {
+  local version cuda
+  version=$("$1/bin/python" -c "from importlib.metadata import version; print(version('torch'))" \
+    2>/dev/null) || return 0
+  cuda=$("$1/bin/python" -m pip list --format=freeze 2>/dev/null | grep -ci '^nvidia-' || true)
+  if [ "$cuda" -gt 0 ]; then
+    echo "dev.sh: $1 got torch $version, the CUDA build, with $cuda nvidia-* packages (GBs)." \
+         "For the CPU build: rm -rf $1, then rerun with" \
+         "PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu (or PIP_FIND_LINKS=a folder" \
+         "holding torch-$version+cpu's wheel)." >&2
+  else
+    echo "dev.sh: $1 has torch $version (no CUDA packages)" >&2
+  fi
+}
+
 stamp="$VENV/.installed-$(cat requirements/test.txt pyproject.toml | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip
   "$VENV/bin/python" -m pip install -r requirements/test.txt
   "$VENV/bin/python" -m pip install -q --no-deps -e .
+  report_torch "$VENV"
   rm -f "$VENV"/.installed-*
   touch "$stamp"
 fi
@@ -58,6 +80,7 @@ extra_venv() {
     rm -f "$dir"/.installed-*
     touch "$mark"
     echo "dev.sh: $dir ready in $((SECONDS - start)) s" >&2
+    report_torch "$dir"
   else
     echo "dev.sh: WARNING: could not set up $dir from $req; the tests that need it" \
          "skip (fail under CI=true)" >&2

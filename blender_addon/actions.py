@@ -1,21 +1,34 @@
 """Our animation on a mesh's shape keys: one slotted action, never the user's.
 
-The action is marked with ``action["diffusiontalker"]``. When the Key datablock has no
-action of the user's, ours becomes its active action (directly editable); otherwise ours goes
-into an NLA track named :data:`NLA_TRACK` and the user's action stays active and untouched.
-Keys are written in bulk (``keyframe_points.add`` + ``foreach_set``).
+The action is marked with ``action["diffusiontalker"]`` and recorded as ours by identity
+(``ownership.py``: a generation tag on the action, its name on the Key datablock). When the
+Key datablock has no action of the user's, ours becomes its active action (directly
+editable); otherwise ours goes into an NLA track named :data:`NLA_TRACK` and the user's
+action stays active and untouched -- unless it keys a channel we write, which
+``layering.py`` settles afterwards. Keys are written in bulk (``keyframe_points.add`` +
+``foreach_set``).
 """
 
 from __future__ import annotations
 
+import re
+
 import bpy
 import numpy as np
 
-from .compat import channelbag_for
+from . import ownership
+from .compat import action_fcurves, channelbag_for
 
 MARKER = "diffusiontalker"
 NLA_TRACK = "DiffusionTalker"
 _INTERPOLATION = {"CONSTANT": 0, "LINEAR": 1}
+_KEY_PATH = re.compile(r'^key_blocks\["(.*)"\]\.value$')
+
+
+def channel_of(data_path: str) -> str | None:
+    """``key_blocks["jawOpen"].value`` -> ``jawOpen`` (None for other paths)."""
+    found = _KEY_PATH.match(data_path)
+    return found.group(1).replace('\\"', '"').replace("\\\\", "\\") if found else None
 
 
 def is_ours(action) -> bool:
@@ -26,6 +39,7 @@ def new_key_action(key: bpy.types.Key, name: str, first_frame: int):
     """Create our action for ``key`` and hook it up; returns ``(action, channelbag)``."""
     action = bpy.data.actions.new(name)
     action[MARKER] = True
+    ownership.record_action(key, action)
     slotted = hasattr(action, "slots")  # Blender 4.4+; 4.2/4.3 keep F-curves on the action
     slot = action.slots.new(id_type="KEY", name=key.name) if slotted else None
     bag = channelbag_for(action, slot) if slotted else action
@@ -35,17 +49,26 @@ def new_key_action(key: bpy.types.Key, name: str, first_frame: int):
         if slotted:
             anim.action_slot = slot
     else:
-        track = anim.nla_tracks.new()
-        track.name = NLA_TRACK
-        strip = track.strips.new(name, int(first_frame), action)
-        if slotted:
-            strip.action_slot = slot
-        strip.extrapolation = "NOTHING"
+        add_track_on_top(anim, action, slot, NLA_TRACK, int(first_frame), "NOTHING")
     return action, bag
+
+
+def add_track_on_top(anim, action, slot, track_name: str, start: int, extrapolation: str):
+    """A new NLA track above all others holding ``action`` (REPLACE, influence 1)."""
+    track = anim.nla_tracks.new()
+    track.name = track_name
+    strip = track.strips.new(action.name, int(start), action)
+    if slot is not None and hasattr(strip, "action_slot"):
+        strip.action_slot = slot
+    strip.extrapolation = extrapolation
+    strip.blend_type = "REPLACE"
+    strip.influence = 1.0
+    return track
 
 
 def finish_nla(key: bpy.types.Key, action) -> None:
     """After keys are written, stretch our NLA strip (if any) over the action's range."""
+    _remember_values(key, action)
     anim = key.animation_data
     if anim is None:
         return
@@ -57,6 +80,15 @@ def finish_nla(key: bpy.types.Key, action) -> None:
                 start, end = action.frame_range
                 strip.action_frame_start, strip.action_frame_end = start, end
                 strip.frame_end = strip.frame_start + (end - start)
+
+
+def _remember_values(key, action) -> None:
+    """Record the still values of the shape keys ``action`` keys (before playback changes
+    them), so that Remove Generated can put them back."""
+    slots = list(getattr(action, "slots", ())) or [None]
+    names = {channel_of(fc.data_path) for fc in action_fcurves(action, slots[0])}
+    blocks = key.key_blocks
+    ownership.record_values(key, {n: blocks[n].value for n in names if n in blocks})
 
 
 def key_curve(bag, data_path: str, frames, values, interpolation: str = "LINEAR") -> None:
@@ -77,18 +109,51 @@ def shape_key_path(name: str) -> str:
 
 
 def remove_our_actions(key: bpy.types.Key | None) -> None:
-    """Unhook and delete our actions from ``key`` (the user's action and tracks stay)."""
-    if key is None or key.animation_data is None:
+    """Unhook and delete our actions from ``key``; put back a user action that layering
+    moved into the NLA stack. The user's own actions, tracks and strips stay (a track is
+    removed only when every strip in it is ours)."""
+    if key is None:
         return
+    owned = ownership.owned_actions(key)
     anim = key.animation_data
-    doomed = []
-    if is_ours(anim.action):
-        doomed.append(anim.action)
-        anim.action = None
-    for track in list(anim.nla_tracks):
-        if track.name == NLA_TRACK:
-            doomed.extend(s.action for s in track.strips if is_ours(s.action))
-            anim.nla_tracks.remove(track)
-    for action in doomed:
-        if action.name in bpy.data.actions:
-            bpy.data.actions.remove(action)
+    if anim is not None:
+        if anim.action is not None and anim.action in owned:
+            anim.action = None
+        for track in list(anim.nla_tracks):
+            strips = list(track.strips)
+            ours = [s for s in strips if s.action is not None and s.action in owned]
+            if ours and len(ours) == len(strips):
+                anim.nla_tracks.remove(track)
+            else:
+                for strip in ours:
+                    track.strips.remove(strip)
+        restore_pushed(key)
+    for action in owned:
+        bpy.data.actions.remove(action)
+    for name, value in ownership.recorded_values(key).items():
+        if name in key.key_blocks:
+            key.key_blocks[name].value = value
+    ownership.forget_actions(key)
+    ownership.clear_pushed(key)
+
+
+def restore_pushed(key) -> None:
+    """Make the user's action that layering moved into an NLA track active again (when the
+    track still holds just that action and nothing else is active)."""
+    record = ownership.pushed(key)
+    anim = key.animation_data
+    if record is None or anim is None or anim.action is not None:
+        return
+    action = bpy.data.actions.get(record["action"])
+    track = anim.nla_tracks.get(record["track"])
+    if action is None or track is None or len(track.strips) != 1 \
+            or track.strips[0].action != action:
+        return
+    strip = track.strips[0]
+    blend, influence = strip.blend_type, anim.action_influence
+    anim.nla_tracks.remove(track)
+    anim.action = action
+    slot = action.slots.get(record["slot"]) if hasattr(action, "slots") else None
+    if slot is not None:
+        anim.action_slot = slot
+    anim.action_blend_type, anim.action_influence = blend, influence

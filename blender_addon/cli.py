@@ -15,6 +15,7 @@ interrupted.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -51,7 +52,33 @@ def run_demo(args: argparse.Namespace) -> int:
     output = Path(args.output).resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     head, strip = demo_scene.build_demo_scene(audio, fps=args.fps)
-    bpy.ops.wm.save_as_mainfile(filepath=str(output))  # point caches go beside it
+    # Saved under a temporary name in the output's folder first (point caches go beside the
+    # .blend), renamed to the output only after Generate succeeded: a failed run leaves none.
+    partial = output.with_name(f".{output.name}.partial-{os.getpid()}.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=str(partial))
+    try:
+        _generate_and_save(args, checkpoint, head, strip, partial)
+        os.replace(partial, output)
+    finally:
+        for leftover in (partial, Path(f"{partial}1")):  # and Blender's .blend1 backup
+            leftover.unlink(missing_ok=True)
+    print(f"saved {output}", flush=True)
+    if args.render:
+        scene = bpy.context.scene
+        mid = (scene.frame_start + scene.frame_end) // 2
+        still = demo_scene.render_still(str(output.with_suffix("")) + "_still.png", mid)
+        print(f"rendered {still}", flush=True)
+        video = demo_scene.render_video(str(output.with_suffix("")) + "_", size=360)
+        print(f"rendered {video}", flush=True)
+    return 0
+
+
+def _generate_and_save(args: argparse.Namespace, checkpoint: str, head, strip,
+                       partial: Path) -> None:
+    """Generate (blocking, as the sidebar button) on the demo scene, then save it to
+    ``partial``; a DiffusionTalkerError when Generate fails."""
+    import bpy
+
     print(f"generating with {checkpoint} ...", flush=True)
     # No --steps: the model's own step count (its checkpoint's default_steps).
     steps = {"use_model_steps": True} if args.steps is None else {
@@ -66,16 +93,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if result != {"FINISHED"}:
         raise DiffusionTalkerError(f"Generate ended with {sorted(result)}; nothing was saved")
     print(bpy.context.scene.diffusiontalker.status, flush=True)
-    bpy.ops.wm.save_as_mainfile(filepath=str(output))
-    print(f"saved {output}", flush=True)
-    if args.render:
-        scene = bpy.context.scene
-        mid = (scene.frame_start + scene.frame_end) // 2
-        still = demo_scene.render_still(str(output.with_suffix("")) + "_still.png", mid)
-        print(f"rendered {still}", flush=True)
-        video = demo_scene.render_video(str(output.with_suffix("")) + "_", size=360)
-        print(f"rendered {video}", flush=True)
-    return 0
+    bpy.ops.wm.save_as_mainfile(filepath=str(partial))
 
 
 def run_render_docs(args: argparse.Namespace) -> int:

@@ -3,7 +3,8 @@
 * sound strips: ``sequence_editor.strips`` (4.4+) vs ``sequences`` (4.2/4.3); strip timing
   names of 5.0 (``frame_start``, ``frame_final_start`` ...) vs 5.1+ (``content_start``,
   ``left_handle`` ...): :func:`strip_timing` is the ONLY place that reads them;
-* slotted actions: the channelbag of an action slot (5.0 helper, 4.4/4.5 layer + strip).
+* slotted actions: the channelbag of an action slot (5.0 helper, 4.4/4.5 layer + strip);
+* the sequencer's muted channels (``sequence_editor.channels``) and active strip.
 """
 
 from __future__ import annotations
@@ -44,6 +45,23 @@ def find_strip(scene: bpy.types.Scene, name: str):
     return None
 
 
+def strip_is_muted(scene: bpy.types.Scene, strip) -> bool:
+    """Whether ``strip`` is silent in playback: muted itself, or on a muted channel (4.2+)."""
+    if strip.mute:
+        return True
+    ed = scene.sequence_editor
+    channels = getattr(ed, "channels", None) if ed is not None else None
+    if channels is None or not 0 <= strip.channel < len(channels):
+        return False
+    return bool(channels[strip.channel].mute)
+
+
+def active_strip(scene: bpy.types.Scene):
+    """The sequencer's active strip, or None."""
+    ed = scene.sequence_editor
+    return getattr(ed, "active_strip", None) if ed is not None else None
+
+
 def new_sound_strip(scene: bpy.types.Scene, name: str, filepath: str, channel: int, frame: int):
     """Add a sound strip whose content starts at ``frame``."""
     scene.sequence_editor_create()
@@ -79,6 +97,23 @@ def channelbag_for(action: bpy.types.Action, slot):
         strip = layer.strips[0] if layer.strips else layer.strips.new(type="KEYFRAME")
         return strip.channelbag(slot, ensure=True)
     return action_ensure_channelbag_for_slot(action, slot)
+
+
+def action_fcurves(action: bpy.types.Action, slot) -> list:
+    """The F-curves of ``slot`` in ``action`` (4.2/4.3: the action's own list)."""
+    if slot is None or not hasattr(action, "slots"):
+        return list(getattr(action, "fcurves", ()))
+    try:
+        from bpy_extras.anim_utils import action_get_channelbag_for_slot
+    except ImportError:  # Blender 4.4
+        for layer in action.layers:
+            for strip in layer.strips:
+                bag = strip.channelbag(slot)
+                if bag is not None:
+                    return list(bag.fcurves)
+        return []
+    bag = action_get_channelbag_for_slot(action, slot)
+    return list(bag.fcurves) if bag is not None else []
 
 
 def scene_fps(scene: bpy.types.Scene) -> float:

@@ -1,4 +1,5 @@
-"""Operators under ``bpy.ops.diffusiontalker.*`` (Generate and its helpers)."""
+"""Operators under ``bpy.ops.diffusiontalker.*``: Generate, Cancel, Remove Generated, Add Audio
+as Strip, Add Demo Head (the model and identity operators are in ``operators_model.py``)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, St
 from diffusiontalker.errors import DiffusionTalkerError
 from diffusiontalker.identity_choice import format_blend, parse_blend
 
-from . import compat, jobs, model_cache, prefs, writers
+from . import compat, jobs, operators_model, prefs, writers
 from .generate import GenerateOptions, make_job, prepare
-from .props import IDENTITY_MODES, OUTPUT_MODE_ITEMS, blend_string, sync_library
+from .layering import LAYERING_ITEMS
+from .props import IDENTITY_MODES, OUTPUT_MODE_ITEMS, blend_string
 
 
 def _settings(context):
@@ -75,8 +77,16 @@ class DT_OT_generate(bpy.types.Operator):
     target: StringProperty(name="Head", description="Mesh object to animate (default: active)")
     # The sidebar's settings (invoke copies those the caller did not set from the scene):
     # never remembered from an earlier run, or invoke would take them as set by the caller.
-    strip: StringProperty(name="Sound Strip", description="Sound strip to animate to",
-                          options=_FROM_SCENE)
+    strip: StringProperty(name="Sound Strip", options=_FROM_SCENE,
+                          description="Sound strip to animate to (empty: the panel's choice, "
+                                      "else the selected sound strip, else the only one)")
+    use_muted: BoolProperty(name="Use Muted Strip", default=False, options=_FROM_SCENE,
+                            description="Generate from the strip even when it (or its "
+                                        "channel) is muted")
+    layering: EnumProperty(name="Layering", items=LAYERING_ITEMS, default="ON_TOP",
+                           options=_FROM_SCENE,
+                           description="When an action of yours on the shape keys keys a "
+                                       "channel Generate writes")
     identity_mode: EnumProperty(name="Identity Mode", items=IDENTITY_MODES, default="NONE",
                                 options=_FROM_SCENE)
     identity: StringProperty(name="Identity", description="Library identity (mode Library)",
@@ -105,6 +115,7 @@ class DT_OT_generate(bpy.types.Operator):
                            description="Wait for the result (scripts, background mode)")
 
     _job = None
+    _prep = None
     _timer = None
 
     @classmethod
@@ -130,7 +141,8 @@ class DT_OT_generate(bpy.types.Operator):
                             ("identity", s.identity), ("identity_blend", blend_string(s)),
                             ("style_strength", s.style_strength),
                             ("use_model_steps", s.use_model_steps), ("steps", s.steps),
-                            ("seed", s.seed), ("output_mode", s.output_mode)):
+                            ("seed", s.seed), ("output_mode", s.output_mode),
+                            ("layering", s.layering)):
             if not self.properties.is_property_set(prop):
                 setattr(self, prop, value)
         return self.execute(context)
@@ -154,7 +166,10 @@ class DT_OT_generate(bpy.types.Operator):
             device=prefs.setting("device", "AUTO") if self.device == "PREFS" else self.device,
             runtime=runtime, python=python,
             max_shapes=self.max_shapes,
-            cache_dir=prefs.cache_folder())
+            cache_dir=prefs.cache_folder(),
+            use_muted=self.use_muted,
+            layering=self.layering if self.properties.is_property_set("layering")
+            else _settings(context).layering)
         return options, notes
 
     def _fail(self, context, message: str):
@@ -164,12 +179,13 @@ class DT_OT_generate(bpy.types.Operator):
 
     def execute(self, context):
         s = _settings(context)
-        s.error = ""
+        s.error = s.warning = ""
         try:
             options, notes = self.gather(context)
             for note in notes:
                 self.report({"WARNING"}, note)
-            job = make_job(prepare(context.scene, options))
+            self._prep = prep = prepare(context.scene, options)
+            job = make_job(prep)
         except DiffusionTalkerError as exc:
             return self._fail(context, str(exc))
         if self.blocking or bpy.app.background or context.window is None:
@@ -198,6 +214,10 @@ class DT_OT_generate(bpy.types.Operator):
         if job.state == "applied":
             s.status = job.message
             self.report({"INFO"}, job.message)
+            warnings = self._prep.extra.get("warnings", []) if self._prep is not None else []
+            for warning in warnings:  # e.g. a user action keying our channels (layering)
+                self.report({"WARNING"}, warning)
+            s.warning = " ".join(warnings)
             return {"FINISHED"}
         if job.state == "cancelled":
             s.status = job.message
@@ -241,6 +261,7 @@ class DT_OT_remove_generated(bpy.types.Operator):
 
     def execute(self, context):
         writers.remove_generated(context.active_object)
+        _settings(context).warning = ""
         return {"FINISHED"}
 
 
@@ -298,142 +319,5 @@ class DT_OT_add_demo_head(bpy.types.Operator):
         return {"FINISHED"}
 
 
-def _background_or_blocking(job, blocking: bool) -> str:
-    if blocking or bpy.app.background:
-        jobs.run_blocking(job)
-        return "done"
-    jobs.start(job)
-    if not bpy.app.timers.is_registered(jobs.timer_tick):
-        bpy.app.timers.register(jobs.timer_tick, first_interval=0.1)
-    return "started"
-
-
-class DT_OT_load_model(bpy.types.Operator):
-    """Load the model (in the background) so its identity library shows"""
-
-    bl_idname = "diffusiontalker.load_model"
-    bl_label = "Load Model"
-
-    blocking: BoolProperty(default=False, options={"HIDDEN"})
-    checkpoint: StringProperty(name="Checkpoint", subtype="FILE_PATH",
-                               description="Model file (empty: the preferences' choice)")
-
-    @classmethod
-    def poll(cls, context):
-        if _job_busy():
-            cls.poll_message_set("A job is running")
-            return False
-        return True
-
-    def execute(self, context):
-        ckpt, device = _checkpoint(self.checkpoint), prefs.setting("device", "AUTO")
-        runtime, python = prefs.runtime_choice()
-        scene_name = context.scene.name
-
-        def apply(talker):
-            scene = bpy.data.scenes.get(scene_name)
-            if scene is not None:
-                sync_library(scene.diffusiontalker, talker)
-            return f"model loaded on {model_cache.found_device or 'the chosen device'}"
-
-        job = jobs.Job("Load model",
-                       lambda p, c: model_cache.get_talker(ckpt, device, runtime, python), apply)
-        _background_or_blocking(job, self.blocking)
-        if job.state == "failed":
-            self.report({"ERROR"}, job.error)
-            return {"CANCELLED"}
-        return {"FINISHED"}
-
-
-class DT_OT_match_identity(bpy.types.Operator):
-    """List the library identities whose speaking style best matches this strip's voice"""
-
-    bl_idname = "diffusiontalker.match_identity"
-    bl_label = "Match from This Audio"
-
-    blocking: BoolProperty(default=False, options={"HIDDEN"})
-    top_k: IntProperty(default=3, min=1, max=20)
-    checkpoint: StringProperty(name="Checkpoint", subtype="FILE_PATH",
-                               description="Model file (empty: the preferences' choice)")
-
-    @classmethod
-    def poll(cls, context):
-        if _job_busy():
-            cls.poll_message_set("A job is running")
-            return False
-        if not context.scene.diffusiontalker.strip:
-            cls.poll_message_set("Choose a sound strip first")
-            return False
-        return True
-
-    def execute(self, context):
-        from .audio import SAMPLE_RATE, strip_audio
-
-        s = _settings(context)
-        strip = compat.find_strip(context.scene, s.strip)
-        try:
-            if strip is None:
-                raise DiffusionTalkerError(f"there is no sound strip called '{s.strip}'")
-            wave = strip_audio(strip)
-        except DiffusionTalkerError as exc:
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
-        ckpt, device, top_k = _checkpoint(self.checkpoint), prefs.setting("device", "AUTO"), self.top_k
-        runtime, python = prefs.runtime_choice()
-        scene_name = context.scene.name
-
-        def work(progress, cancelled):
-            talker = model_cache.get_talker(ckpt, device, runtime, python)
-            return talker, talker.match_identity(wave, SAMPLE_RATE, top_k=top_k)
-
-        def apply(result):
-            talker, matches = result
-            settings = bpy.data.scenes[scene_name].diffusiontalker
-            sync_library(settings, talker)
-            settings.matches.clear()
-            for name, score in matches:
-                item = settings.matches.add()
-                item.name, item.score = name, float(score)
-            return "best match: " + ", ".join(f"{n} ({sc:.2f})" for n, sc in matches)
-
-        job = jobs.Job("Match identity", work, apply)
-        _background_or_blocking(job, self.blocking)
-        if job.state == "failed":
-            self.report({"ERROR"}, job.error)
-            return {"CANCELLED"}
-        if job.message:
-            self.report({"INFO"}, job.message)
-        return {"FINISHED"}
-
-
-class DT_OT_use_identity(bpy.types.Operator):
-    """Use this identity from the library"""
-
-    bl_idname = "diffusiontalker.use_identity"
-    bl_label = "Use Identity"
-
-    name: StringProperty()
-
-    def execute(self, context):
-        s = _settings(context)
-        s.identity_mode = "SINGLE"
-        s.identity = self.name
-        return {"FINISHED"}
-
-
-class DT_OT_copy_diagnostics(bpy.types.Operator):
-    """Copy Blender, Python, torch and device versions to the clipboard"""
-
-    bl_idname = "diffusiontalker.copy_diagnostics"
-    bl_label = "Copy Diagnostics"
-
-    def execute(self, context):
-        text = prefs.diagnostics()
-        context.window_manager.clipboard = text
-        self.report({"INFO"}, "diagnostics copied to the clipboard")
-        return {"FINISHED"}
-
-
 classes = (DT_OT_generate, DT_OT_cancel, DT_OT_remove_generated, DT_OT_add_audio_strip,
-           DT_OT_add_demo_head, DT_OT_load_model, DT_OT_match_identity, DT_OT_use_identity,
-           DT_OT_copy_diagnostics)
+           DT_OT_add_demo_head) + operators_model.classes

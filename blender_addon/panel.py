@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import bpy
 
-from . import compat, jobs, model_cache
+from diffusiontalker.channels import CHANNELS
+
+from . import compat, jobs, layering, model_cache, strips
 from .props import model_steps_text
 from .targets import target_info, target_problem
 
@@ -26,6 +28,7 @@ class DT_PT_talker(bpy.types.Panel):
         self._draw_steps(col, s)
         col.prop(s, "seed")
         col.prop(s, "output_mode")
+        self._draw_layering(layout, context, s)
         self._draw_run(layout, s)
 
     def _draw_head(self, layout, context):
@@ -50,18 +53,43 @@ class DT_PT_talker(bpy.types.Panel):
 
     def _draw_audio(self, layout, context, s):
         box = layout.box()
-        ed = context.scene.sequence_editor
-        if ed is not None:
-            box.prop_search(s, "strip", ed, "strips" if hasattr(ed, "strips") else "sequences",
-                            icon="SOUND")
+        scene = context.scene
+        if compat.sound_strips(scene):
+            box.prop(s, "strip_picker", icon="SOUND")
         else:
             box.label(text="No sound strips yet", icon="SOUND")
         box.operator("diffusiontalker.add_audio_strip", icon="FILE_SOUND")
-        strip = compat.find_strip(context.scene, s.strip) if s.strip else None
+        name = s.strip
+        strip = compat.find_strip(scene, name) if name else strips.automatic_strip(scene)
+        if name and strip is None:
+            box.label(text=f"No sound strip called '{name}'", icon="ERROR")
+        elif strip is None and compat.sound_strips(scene):
+            box.label(text="Several strips: select one or pick it here", icon="INFO")
         if strip is not None:
+            if not name:
+                box.label(text=f"Uses '{strip.name}'")
+            if compat.strip_is_muted(scene, strip):
+                box.label(text=f"'{strip.name}' is muted: unmute it to use it", icon="ERROR")
             t = compat.strip_timing(strip)
             box.label(text=f"Frames {int(t.left_handle)}-{int(t.right_handle) - 1} at "
-                           f"{compat.scene_fps(context.scene):.3g} fps")
+                           f"{compat.scene_fps(scene):.3g} fps")
+
+    def _draw_layering(self, layout, context, s):
+        """The layering choice, and a warning when an action of the user's keys channels
+        Generate writes (so the choice matters)."""
+        layout.prop(s, "layering")
+        obj = context.active_object
+        key = obj.data.shape_keys if obj is not None and obj.type == "MESH" else None
+        talker = model_cache.loaded_talker()
+        channels = list(getattr(talker, "channels", None) or CHANNELS)
+        action, shared = layering.conflicts(key, channels) if key is not None else (None, [])
+        if shared:
+            what = ("Generate puts ours on top" if s.layering == "ON_TOP"
+                    else "Generate bakes both into a new action")
+            listed = ", ".join(shared[:4]) + (", ..." if len(shared) > 4 else "")
+            text = f"Your action '{action.name}' keys {listed}: {what}"
+            for line in _wrap(text):
+                layout.label(text=line, icon="ERROR")
 
     def _draw_identity(self, layout, s):
         box = layout.box()
@@ -102,6 +130,9 @@ class DT_PT_talker(bpy.types.Panel):
                 layout.label(text=line, icon="ERROR")
         elif s.status:
             layout.label(text=s.status)
+        if s.warning and not s.error:
+            for line in _wrap(s.warning):
+                layout.label(text=line, icon="ERROR")
 
 
 def _wrap(text: str, width: int = 44) -> list[str]:

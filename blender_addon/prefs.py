@@ -1,4 +1,4 @@
-"""Add-on preferences: device, checkpoint, cache folder, log level, diagnostics."""
+"""Add-on preferences: device, runtime, threads, checkpoint, cache folder, log level, diagnostics."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import platform
 import sys
 
 import bpy
-from bpy.props import EnumProperty, StringProperty
+from bpy.props import EnumProperty, IntProperty, StringProperty
 
 from . import model_cache
 
@@ -44,6 +44,9 @@ class DT_Preferences(bpy.types.AddonPreferences):
                                   description="The Python executable that runs generation in "
                                               "a worker process; it needs the diffusiontalker "
                                               "package and torch")
+    threads: IntProperty(name="Threads", default=0, min=0, soft_max=16, update=_model_changed,
+                         description="CPU threads for generation; 0 = automatic (the physical "
+                                     "cores, at most 4)")
     checkpoint: StringProperty(name="Checkpoint", subtype="FILE_PATH", update=_model_changed,
                                description="A .safetensors model; empty = the shipped default")
     cache_dir: StringProperty(name="Cache Folder", subtype="DIR_PATH",
@@ -61,6 +64,7 @@ class DT_Preferences(bpy.types.AddonPreferences):
             col.prop(self, "worker_python")
             if not self.worker_python:
                 col.label(text="Choose the Python that should run the model", icon="ERROR")
+        col.prop(self, "threads")
         col.prop(self, "checkpoint")
         col.prop(self, "cache_dir")
         col.label(text=f"Using: {cache_folder()}")
@@ -86,7 +90,11 @@ def cache_folder() -> str:
 
 
 def runtime_choice() -> tuple[str, str]:
-    """``(runtime, python)`` for ``runtime.loader.load_talker`` from the preferences."""
+    """``(runtime, python)`` for ``runtime.loader.load_talker`` from the preferences.
+
+    Also hands the Threads preference to ``model_cache`` (read here, on the main thread, by
+    every caller just before it loads the model)."""
+    model_cache.set_threads(int(setting("threads", 0)))
     runtime = setting("runtime", "AUTO").lower()
     python = bpy.path.abspath(setting("worker_python", "")) if runtime == "worker" else ""
     return runtime, python

@@ -14,7 +14,8 @@ from bpy.props import (
 
 from diffusiontalker.identity_choice import format_blend
 
-from . import model_cache
+from . import compat, model_cache, strips
+from .layering import LAYERING_ITEMS
 
 IDENTITY_MODES = [
     ("NONE", "Neutral", "No identity: the model's average speaking style"),
@@ -32,6 +33,8 @@ OUTPUT_MODE_ITEMS = [
 ]
 
 _identity_items: list = []  # Blender needs Python to keep dynamic enum strings alive
+_strip_items: list = []
+AUTO_STRIP = "__AUTO__"  # the picker's "Automatic" entry: the selected or only sound strip
 
 
 def identity_items(_self, _context):
@@ -50,8 +53,60 @@ class DT_IdentityMatch(bpy.types.PropertyGroup):
     score: FloatProperty(name="Score", description="Similarity between voice and identity")
 
 
+def _get_strip(settings) -> str:
+    """The chosen strip's current name: found by its stable id, so renaming it in the
+    sequencer keeps the choice; the stored name when the id finds nothing."""
+    found = strips.strip_by_reference(settings.id_data, settings.strip_id, settings.strip_name)
+    return found.name if found is not None else settings.strip_name
+
+
+def _set_strip(settings, name: str) -> None:
+    settings.strip_name = name
+    found = compat.find_strip(settings.id_data, name) if name else None
+    usable = found is not None and found.type == "SOUND"
+    settings.strip_id = strips.strip_reference(found) if usable else ""
+
+
+def strip_picker_items(settings, _context):
+    """"Automatic" and each sound strip of the settings' scene (the panel's picker)."""
+    auto = (AUTO_STRIP, "Automatic", "The selected sound strip, else the only one", "AUTO", 0)
+    sounds = compat.sound_strips(settings.id_data)
+    _strip_items[:] = [auto] + [(s.name, s.name, f"Sound strip '{s.name}' (channel {s.channel})"
+                                 + (", muted" if s.mute else ""), "SOUND", i + 1)
+                                for i, s in enumerate(sounds)]
+    return _strip_items
+
+
+def _get_picker(settings) -> int:
+    name = settings.strip
+    for item in strip_picker_items(settings, None):
+        if name and item[0] == name:
+            return item[4]
+    return 0
+
+
+def _set_picker(settings, value: int) -> None:
+    for item in strip_picker_items(settings, None):
+        if item[4] == value:
+            settings.strip = "" if item[0] == AUTO_STRIP else item[0]
+            return
+
+
 class DT_Settings(bpy.types.PropertyGroup):
-    strip: StringProperty(name="Sound Strip", description="The sound strip to animate to")
+    strip: StringProperty(name="Sound Strip", get=_get_strip, set=_set_strip,
+                          description="The sound strip to animate to (empty: the selected "
+                                      "sound strip, else the only one)")
+    strip_name: StringProperty(name="Strip Name", options={"HIDDEN"},
+                               description="The chosen strip's name when it was chosen")
+    strip_id: StringProperty(name="Strip Id", options={"HIDDEN"},
+                             description="The chosen strip's stable id (survives renaming)")
+    strip_picker: EnumProperty(name="Sound Strip", items=strip_picker_items,
+                               get=_get_picker, set=_set_picker,
+                               description="The sound strip to animate to")
+    layering: EnumProperty(name="Layering", items=LAYERING_ITEMS, default="ON_TOP",
+                           description="When an action of yours on the shape keys keys a "
+                                       "channel Generate writes")
+    warning: StringProperty(name="Warning", description="What the last Generate warned about")
     identity_mode: EnumProperty(name="Identity", items=IDENTITY_MODES, default="NONE")
     identity: EnumProperty(name="Library", items=identity_items,
                            description="Speaking style from the model's identity library")

@@ -2,7 +2,8 @@
 
 Each sub-command lives in its own module under ``diffusiontalker/commands/`` and provides
 ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported
-only when their command runs, so ``diffusiontalker --help`` stays fast.
+only when their command runs, so ``diffusiontalker --help`` stays fast: it lists each
+command's ``HELP`` read from the module's source text (:func:`command_help`), not by importing.
 
 Exit status: 0 success; 2 a usage error (from argparse) or a user error, a
 :class:`~diffusiontalker.errors.DiffusionTalkerError` printed as one line ``error: ...``
@@ -13,8 +14,11 @@ with Ctrl-C. Anything else is a bug: its traceback is printed (status 1).
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
+import re
 import sys
+from pathlib import Path
 
 from .errors import DiffusionTalkerError
 
@@ -48,6 +52,21 @@ def _load(name: str):
         raise
 
 
+_HELP_LINE = re.compile(r"^HELP\s*=\s*(.+?)\s*$", re.MULTILINE)
+
+
+def command_help(name: str) -> str | None:
+    """A command's one-line ``HELP``, read from its module's source without importing it
+    (which could import torch); None where the source or a one-line literal is missing."""
+    source = Path(__file__).parent / "commands" / f"{COMMANDS[name]}.py"
+    try:
+        found = _HELP_LINE.search(source.read_text(encoding="utf-8"))
+        value = ast.literal_eval(found.group(1)) if found else None
+    except (OSError, ValueError, SyntaxError):
+        return None
+    return value if isinstance(value, str) else None
+
+
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="diffusiontalker", description="Speech-driven facial animation with diffusion."
@@ -61,7 +80,7 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
         module = _load(name) if name == selected else None
         if name == selected and module is None:
             continue
-        p = sub.add_parser(name, help=getattr(module, "HELP", None) if module else None)
+        p = sub.add_parser(name, help=getattr(module, "HELP", None) if module else command_help(name))
         if module is not None:
             module.add_arguments(p)
             p.set_defaults(_module=module)

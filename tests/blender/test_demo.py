@@ -49,6 +49,7 @@ def test_demo_end_to_end_with_a_tiny_model(fresh, tmp_path, tiny_checkpoints, ca
     assert main(["demo", "--checkpoint", tiny_checkpoints["channels"], "-o", str(out)]) == 0
     printed = capfd.readouterr().out  # the add-on's command line prints in a subprocess
     assert out.is_file() and f"saved {out}" in printed
+    assert not [p.name for p in tmp_path.iterdir() if ".partial" in p.name]  # renamed, no backup
     assert "4 steps" in printed  # no --steps: the tiny checkpoint's own default_steps (4)
     bpy.ops.wm.open_mainfile(filepath=str(out))
     scene = bpy.context.scene
@@ -61,6 +62,18 @@ def test_demo_end_to_end_with_a_tiny_model(fresh, tmp_path, tiny_checkpoints, ca
     assert scene.frame_end == strip.frame_final_end - 1 and scene.camera is not None
     still = demo_scene.render_still(str(tmp_path / "still.png"), scene.frame_end // 2, size=96)
     assert Path(still).stat().st_size > 1000
+
+
+def test_a_failed_generate_leaves_no_blend(tmp_path, capfd):
+    """The demo saves its .blend only after Generate succeeded (it works on a temporary name
+    beside the output, removed on failure)."""
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a checkpoint at all")
+    out = tmp_path / "demo.blend"
+    assert main(["demo", "--checkpoint", str(bad), "-o", str(out)]) == USER_ERROR
+    captured = capfd.readouterr()
+    assert "error:" in captured.err and "saved" not in captured.out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.safetensors"]
 
 
 def test_launchers_run_the_addon_cli_with_the_same_python(tmp_path, tiny_checkpoints,

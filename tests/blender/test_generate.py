@@ -154,9 +154,9 @@ def test_no_strip_and_unknown_strip(fresh, tmp_path):
         bpy.ops.diffusiontalker.generate(blocking=True)
     assert bpy.ops.diffusiontalker.remove_generated.poll() is False  # nothing to remove yet
     add_strip(write_speech_wav(tmp_path / "s.wav"))
-    bpy.context.scene.diffusiontalker.strip = ""
-    _expect_error(head, "choose a sound strip")
-    _expect_error(head, "no sound strip called 'nope'", strip="nope")
+    _expect_error(head, "no sound strip called 'nope' .the scene has 'speech'.", strip="nope")
+    bpy.context.scene.diffusiontalker.strip = ""  # empty: the only sound strip is used
+    assert bpy.ops.diffusiontalker.generate(blocking=True) == {"FINISHED"}
 
 
 def test_identity_choices_reach_the_model(fresh, tmp_path):

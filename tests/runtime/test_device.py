@@ -82,11 +82,11 @@ def test_simulated_cuda_in_the_real_torch_falls_back(monkeypatch):
 
 
 def test_unknown_names_are_clear_errors():
-    with pytest.raises(DeviceError, match="unknown device 'tpu'; choose one of auto, cuda, mps, cpu"):
-        choose_device("tpu")
+    with pytest.raises(DeviceError, match="unknown device 'tpu'; this build can use: auto, cpu, cuda, mps"):
+        choose_device("tpu", torch_module=fake_torch())
     with pytest.raises(DeviceError, match="unknown precision 'int8'"):
         choose_device("cpu", "int8")
-    with pytest.raises(DeviceError, match="unknown ONNX Runtime device 'vulkan'"):
+    with pytest.raises(DeviceError, match="unknown ONNX Runtime device 'vulkan'; this build can use: auto, cpu"):
         choose_ort_providers("vulkan")
 
 
@@ -123,6 +123,7 @@ def test_ort_providers_are_explicit_with_cpu_last():
     assert choose_ort_providers("auto", ["CoreMLExecutionProvider", cpu]) == [cpu]  # on request only
     assert choose_ort_providers("coreml", ["CoreMLExecutionProvider", cpu]) == ["CoreMLExecutionProvider", cpu]
     assert choose_ort_providers("auto", ["AzureExecutionProvider", cpu]) == [cpu]
-    assert choose_ort_providers("cuda", ["DmlExecutionProvider", cpu]) == [cpu]
+    with pytest.raises(DeviceError, match="no CUDAExecutionProvider; this build can use: auto, cpu, directml"):
+        choose_ort_providers("cuda", ["DmlExecutionProvider", cpu])
     # the real onnxruntime here (CPU build)
     assert choose_ort_providers("auto")[-1] == cpu

@@ -105,7 +105,7 @@ def test_seed_progress_and_cancel():
     wave = _wave(2.0)
     seen: list[float] = []
     a = ort.generate(wave, 16000, seed=1, steps=4, progress=seen.append)
-    assert seen == [0.25, 0.5, 0.75, 1.0]
+    assert seen == [0.0, 0.25, 0.5, 0.75, 1.0]  # 0.0: reported before any work
     np.testing.assert_array_equal(ort.generate(wave, 16000, seed=1, steps=4).data, a.data)
     assert not np.allclose(ort.generate(wave, 16000, seed=2, steps=4).data, a.data)
     with pytest.raises(CancelledError):

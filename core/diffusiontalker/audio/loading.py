@@ -18,6 +18,7 @@ from ..errors import AudioError
 
 SAMPLE_RATE = 16000
 MAX_CHANNELS = 8
+MAX_PEAK = 1000.0  # a larger peak is scaled down to full scale (1.0); see the module docstring
 
 AudioSource = str | os.PathLike | np.ndarray
 
@@ -31,7 +32,7 @@ def load_audio(source: AudioSource, sample_rate: int | None = None) -> np.ndarra
     ignored. Channels are averaged.
 
     Raises :class:`AudioError` for a missing file, bytes that are not audio, an empty clip
-    and NaN/inf samples.
+    and NaN/inf samples; audio peaking above :data:`MAX_PEAK` is peak-normalised to 1.0.
     """
     if isinstance(source, np.ndarray):
         if sample_rate is None:
@@ -45,9 +46,24 @@ def load_audio(source: AudioSource, sample_rate: int | None = None) -> np.ndarra
         raise AudioError(f"{name} has an invalid sample rate {rate}")
     if wave.size == 0:
         raise AudioError(f"{name} is empty (zero samples)")
-    if not np.all(np.isfinite(wave)):
-        raise AudioError(f"{name} contains NaN or infinite samples")
-    return resample(wave, rate, SAMPLE_RATE)
+    return resample(finite_level(wave, name), rate, SAMPLE_RATE)
+
+
+def finite_level(wave: np.ndarray, name: str = "the audio") -> np.ndarray:
+    """``wave`` as float32, peak-normalised to 1.0 when its peak exceeds :data:`MAX_PEAK`
+    (scaled in float64, so even levels beyond float32's range stay finite); AudioError when
+    any sample is NaN or infinite."""
+    wave = np.asarray(wave)
+    # max and min propagate NaN and inf: they find any non-finite sample with no temporary
+    high, low = (float(wave.max()), float(wave.min())) if wave.size else (0.0, 0.0)
+    if not (np.isfinite(high) and np.isfinite(low)):
+        bad = int(np.count_nonzero(~np.isfinite(wave)))
+        raise AudioError(f"{name} contains {bad} NaN or infinite sample{'s' if bad != 1 else ''} "
+                         f"of {wave.size}; it is damaged or not audio: export it again")
+    peak = max(high, -low)
+    if peak > MAX_PEAK:
+        wave = wave.astype(np.float64) / peak
+    return np.asarray(wave, np.float32)
 
 
 def audio_duration(source: AudioSource, sample_rate: int | None = None) -> float:
@@ -127,7 +143,6 @@ def _array_to_mono(samples: np.ndarray) -> np.ndarray:
         arr = (arr.astype(np.float32) - half) / half
     elif arr.dtype.kind != "f":
         raise AudioError(f"audio samples must be numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.float32, copy=False)
     if arr.ndim == 1:
         return arr
     if arr.ndim != 2:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import AudioError, ConfigError, MotionError
+from .shapes import frame_blocks
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,8 @@ def resample_motion(data: np.ndarray, fps: float, times: np.ndarray) -> np.ndarr
     """Linearly interpolate per-frame ``data`` (frame i at ``i / fps``) at ``times`` (s).
 
     Times outside the motion hold its first or last frame. Works for ``(T, K)`` weights and
-    ``(T, V, 3)`` offsets alike.
+    ``(T, V, 3)`` offsets alike. Fills one float32 output a block of frames at a time, so a
+    long vertex take needs no temporary copies of its size.
     """
     data = np.asarray(data, np.float32)
     if data.shape[0] == 0:
@@ -81,7 +83,11 @@ def resample_motion(data: np.ndarray, fps: float, times: np.ndarray) -> np.ndarr
     lo = np.floor(pos).astype(np.int64)
     hi = np.minimum(lo + 1, data.shape[0] - 1)
     frac = (pos - lo).astype(np.float32).reshape((-1,) + (1,) * (data.ndim - 1))
-    return data[lo] * (1.0 - frac) + data[hi] * frac
+    out = np.empty((pos.size,) + data.shape[1:], np.float32)
+    for rows in frame_blocks(pos.size, int(np.prod(data.shape[1:], dtype=np.int64))):
+        out[rows] = data[lo[rows]]
+        out[rows] += frac[rows] * (data[hi[rows]] - out[rows])
+    return out
 
 
 def motion_on_strip(

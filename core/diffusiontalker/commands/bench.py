@@ -1,10 +1,14 @@
-"""``diffusiontalker bench``: generation timings as JSON (student vs the respaced teacher)."""
+"""``diffusiontalker bench``: generation timings as JSON (student vs the respaced teacher).
+
+Each in-process row also reports its counted matrix-multiply FLOPs and its ratio to the time
+they take at this core's matmul speed measured in the same run (``evaluation.bench``)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
+from ..errors import ConfigError
 from . import add_audio_encoder_argument
 
 HELP = "time generation (JSON on stdout with --json)"
@@ -23,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "process, with load time, first-call latency and peak memory (the "
                              "ONNX export of NAME.safetensors is read from NAME.onnx)")
     parser.add_argument("--threads", default="",
-                        help="CPU thread counts for --runtimes, e.g. 1,2 (default: each library's own)")
+                        help="CPU thread counts for --runtimes, e.g. 1,2 (default: each library's "
+                             "own); without --runtimes, one count sets torch's threads")
     parser.add_argument("--lengths", default="",
                         help="audio lengths in seconds for --runtimes, e.g. 10,60 (default: --seconds)")
     add_audio_encoder_argument(parser)  # times the model a second time, reading this encoder
@@ -35,32 +40,65 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..api import load_model
-    from ..evaluation.bench import model_role, test_speech, time_generate
+    from ..evaluation.bench import (
+        add_limit_ratio,
+        generate_flops,
+        matmul_rate,
+        model_role,
+        test_speech,
+        time_generate,
+    )
 
+    threads = _thread_counts(args.threads)
+    if len(threads) > 1:
+        raise ConfigError(f"--threads takes one count without --runtimes, got {args.threads!r}")
+    from ..runtime.threads import use_torch_threads
+
+    count = use_torch_threads(threads[0] if threads and threads[0] else None).count
     wave = test_speech(args.seconds)
-    talker = load_model(args.checkpoint, args.device)
+    before = matmul_rate()
+    flops: dict[int, tuple[int, int]] = {}
+    counted = []  # (row, that talker's (fixed, per-step) FLOPs)
+
+    def timed(talker, steps: int, name: str, repeats: int) -> None:
+        row = time_generate(talker, wave, steps, name, repeats)
+        if id(talker) not in flops:
+            flops[id(talker)] = generate_flops(talker, wave)
+        counted.append((row, flops[id(talker)]))
+
+    talker = load_model(args.checkpoint, args.device, threads=count)
     role = model_role(talker)
-    results = [time_generate(talker, wave, talker.default_steps, role, args.repeats)]
+    timed(talker, talker.default_steps, role, args.repeats)
     for steps in sorted({int(s) for s in args.steps.split(",") if s.strip()} - {talker.default_steps}):
-        results.append(time_generate(talker, wave, steps, role, args.repeats))
+        timed(talker, steps, role, args.repeats)
     if args.audio_encoder:
-        fast = load_model(args.checkpoint, args.device, args.audio_encoder)
-        results.append(time_generate(fast, wave, fast.default_steps,
-                                     f"{role}, {args.audio_encoder} audio encoder", args.repeats))
+        fast = load_model(args.checkpoint, args.device, args.audio_encoder, threads=count)
+        timed(fast, fast.default_steps, f"{role}, {args.audio_encoder} audio encoder", args.repeats)
     if args.teacher:
-        teacher = load_model(args.teacher, args.device)
-        results.append(time_generate(teacher, wave, talker.default_steps, "teacher-respaced", args.repeats))
-        results.append(time_generate(teacher, wave, teacher.default_steps, "teacher",
-                                     max(1, min(args.repeats, 2))))
+        teacher = load_model(args.teacher, args.device, threads=count)
+        timed(teacher, talker.default_steps, "teacher-respaced", args.repeats)
+        timed(teacher, teacher.default_steps, "teacher", max(1, min(args.repeats, 2)))
+    # the core's speed: the better of before and after the timings (other load only slows it)
+    rate = max(before, matmul_rate(), key=lambda r: r["gflops"])
+    results = [add_limit_ratio(row, count, rate["gflops"]) for row, count in counted]
     report = {"audio_seconds": args.seconds, "device": args.device,
-              "threads": torch.get_num_threads(), "results": results}
+              "threads": torch.get_num_threads(), "matmul_gflops": rate["gflops"],
+              "matmul_shape": rate["shape"], "results": results}
     if args.json:
         print(json.dumps(report))
-    else:
-        for r in results:
-            print(f"{r['name']:>18} {r['steps']:>4} steps  median {r['median_s']:.3f} s  "
-                  f"({r['realtime_factor']}x real time)")
+        return 0
+    m, k, n = rate["shape"]
+    print(f"matmul limit: {rate['gflops']} GFLOP/s ({m}x{k} @ {k}x{n} float32, "
+          f"{report['threads']} threads)")
+    for r in results:
+        print(f"{r['name']:>18} {r['steps']:>4} steps  median {r['median_s']:.3f} s  "
+              f"({r['realtime_factor']}x real time)  {r['gflop']:.2f} GFLOP = {r['limit_s']:.3f} s "
+              f"at the limit: {r['limit_ratio']}x (CPU time {r['cpu_limit_ratio']}x)")
     return 0
+
+
+def _thread_counts(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
 
 
 def _compare_runtimes(args: argparse.Namespace) -> int:
@@ -71,7 +109,7 @@ def _compare_runtimes(args: argparse.Namespace) -> int:
     models = [("student", args.checkpoint, args.repeats)]
     if args.teacher:
         models.append(("teacher", args.teacher, max(1, min(args.repeats, 1))))
-    threads = [int(x) for x in args.threads.split(",") if x.strip()] or [None]
+    threads = _thread_counts(args.threads) or [None]
     rows = []
     for name, model, repeats in models:
         for runtime in [r.strip() for r in args.runtimes.split(",") if r.strip()]:

@@ -45,6 +45,10 @@ def _clip_list(items: list[str]) -> list[tuple[Path, str]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from . import require_extra, require_torch
+
+    require_torch("check-speech")
+    require_extra("check-speech", "check-speech", "pocketsphinx")
     from ..api import load_model
     from ..audio.loading import SAMPLE_RATE, load_audio
     from ..errors import AudioError, DiffusionTalkerError

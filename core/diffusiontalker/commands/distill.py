@@ -96,6 +96,9 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from . import require_torch
+
+    require_torch("distill")
     check_arguments(args)
     from ..training.distill import DistillConfig, distill
 

@@ -58,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from . import require_torch
+
+    require_torch("distill-audio")
     import numpy as np
 
     from ..audio.build import build_frontend

@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from . import require_torch
+
+    require_torch("evaluate")
     from ..api import load_model
     from ..datasets import load_dataset
     from ..evaluation.evaluate import evaluate_model

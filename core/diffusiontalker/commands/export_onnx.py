@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from . import require_torch
+
+    require_torch("export-onnx")  # a missing onnx package: runtime.onnx_export says what to do
     from ..runtime.onnx_export import export_onnx
 
     manifest = export_onnx(args.checkpoint, args.output, tolerance=args.tolerance)

@@ -1,21 +1,45 @@
-"""``diffusiontalker generate AUDIO -o OUT.npz``: speech -> the motion `.npz` of the contract."""
+"""``diffusiontalker generate AUDIO... -o OUT``: speech -> the motion `.npz` of the contract.
+
+One input and ``-o take.npz`` writes that file (``.npz`` is added to a name without it, and the
+message names the file actually written). Several inputs, a folder of audio files, or ``-o`` an
+existing folder (or a name ending in ``/``) write one ``NAME.npz`` per input into that folder,
+named after it, loading the model once for the whole batch, with a progress line per file.
+
+Everything about the output is checked before any work (the folder exists, is a folder, can be
+written; a file name is not a folder; no two inputs share a name), and each file is written
+atomically (``Motion.save_npz``), so a failure leaves no half-written ``.npz``. In a batch an
+input that is not usable audio is reported and skipped; the command then ends with an error.
+
+``--runtime auto`` on the CPU takes the light ONNX Runtime path when the checkpoint's export
+exists and was made from it (the shipped model has one), unless torch is needed
+(``--audio-encoder``): it starts faster and the same seed gives the same take.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
+import time
+from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import AudioError, ConfigError, DiffusionTalkerError, OutputError
 from ..identity_choice import MATCH, parse_blend
+from ..motion import npz_path
 from ..runtime.loader import RUNTIMES
 from . import add_audio_encoder_argument
 
-HELP = "generate facial motion for an audio file and write it as .npz"
+HELP = "generate facial motion for audio files (or folders of them) and write .npz files"
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aif", ".aiff")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("audio", help="speech file (wav, flac, ogg, mp3, ...)")
-    parser.add_argument("-o", "--output", required=True, help="output .npz path")
+    parser.add_argument("audio", nargs="+", metavar="AUDIO",
+                        help="speech files (wav, flac, ogg, mp3, ...) or folders of them")
+    parser.add_argument("-o", "--output", required=True,
+                        help="the .npz to write for one input, or an existing folder that gets "
+                             "one NAME.npz per input (needed for several inputs or a folder)")
     parser.add_argument("--checkpoint", help="model checkpoint (default: the shipped model)")
     who = parser.add_mutually_exclusive_group()
     who.add_argument("--identity", help="talking identity by name (see `identities`)")
@@ -29,33 +53,149 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="cpu (default), auto, cuda, mps (ONNX Runtime also: directml, coreml)")
     parser.add_argument("--runtime", choices=RUNTIMES, default="auto",
                         help="torch, onnx (the checkpoint's ONNX export), worker (a worker process, "
-                             "see --python) or auto (default: torch where it imports); the same "
+                             "see --python) or auto (default: on the CPU the checkpoint's ONNX "
+                             "export when it has one, else torch where it imports); the same "
                              "seed gives the same motion in each")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="CPU threads (default 0 = automatic: the physical cores, at most 4; "
+                             "or set DIFFUSIONTALKER_THREADS)")
     parser.add_argument("--python", help="the Python that runs the worker (--runtime worker; "
                                          "default: this one)")
     add_audio_encoder_argument(parser)
 
 
-def run(args: argparse.Namespace) -> int:
-    identity = MATCH if args.match else parse_blend(args.blend) if args.blend else args.identity
+def audio_inputs(names: list[str]) -> list[Path]:
+    """The audio files named: files as given, folders as their audio files (sorted, not
+    recursive). AudioError for a missing path or a folder without audio."""
+    files: list[Path] = []
+    for name in names:
+        path = Path(name)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir()
+                           if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+            if not found:
+                raise AudioError(f"the folder {path} holds no audio files (looked for "
+                                 f"{', '.join(AUDIO_SUFFIXES)})")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        elif not path.exists():
+            raise AudioError(f"audio file not found: {path}")
+        else:
+            raise AudioError(f"{path} is neither an audio file nor a folder")
+    return files
+
+
+def plan_outputs(inputs: list[Path], output: str, to_folder: bool = False) -> list[tuple[Path, Path]]:
+    """``(input, output file)`` pairs, all checked before any work (OutputError otherwise).
+
+    Folder mode (``to_folder``, several inputs, ``output`` an existing folder that is not named
+    ``*.npz``, or ending in a separator): one ``STEM.npz`` per input in that existing folder.
+    Else ``output`` is the one file (:func:`~diffusiontalker.motion.npz_path`)."""
+    out = Path(output)
+    ends_in_separator = output.endswith(("/", os.sep))
+    if (to_folder or len(inputs) > 1 or ends_in_separator
+            or (out.is_dir() and not out.name.endswith(".npz"))):
+        if not out.exists():
+            raise OutputError(f"the output folder {out} does not exist; create it first "
+                              f"(mkdir -p {out}) or choose another")
+        if not out.is_dir():
+            raise OutputError(f"{out} is a file, but {len(inputs)} inputs need an output folder "
+                              "to write one NAME.npz each: pass a folder with -o")
+        targets = [out / f"{path.stem}.npz" for path in inputs]
+        seen: dict[Path, Path] = {}
+        for path, target in zip(inputs, targets, strict=True):
+            if target in seen:
+                raise OutputError(f"{seen[target]} and {path} would both be written to {target}; "
+                                  "rename one of them or generate them separately")
+            seen[target] = path
+        folder = out
+    else:
+        target = npz_path(out)
+        if target.is_dir():
+            raise OutputError(f"{target} is a folder; give a file name for the motion, e.g. "
+                              f"{target / (inputs[0].stem + '.npz')}")
+        folder = target.parent
+        if not folder.exists():
+            raise OutputError(f"the folder of {target} does not exist ({folder}); create it "
+                              "first or choose another output")
+        if not folder.is_dir():
+            raise OutputError(f"cannot write {target}: {folder} is not a folder")
+        targets = [target]
+    require_writable(folder)
+    return list(zip(inputs, targets, strict=True))
+
+
+def require_writable(folder: Path) -> None:
+    """OutputError unless a file can be created in ``folder`` (tried, then removed)."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".diffusiontalker-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"cannot write in the folder {folder}: {exc.strerror or exc}; choose a "
+                          "folder you can write to") from None
+
+
+def load_generator(args: argparse.Namespace, threads: int | None):
+    """The talker for ``args``: torch for ``--audio-encoder``, else ``load_talker`` with
+    ``--runtime auto`` preferring the light ONNX path on the CPU (``resolve_runtime``)."""
     if args.audio_encoder is not None:
         if args.runtime not in ("auto", "torch"):
             raise ConfigError("--audio-encoder needs the torch runtime (--runtime torch)")
+        from ..runtime.device import choose_device
+        from ..runtime.threads import use_torch_threads
         from ..runtime.torch_talker import load_model
 
-        talker = load_model(args.checkpoint, args.device, args.audio_encoder)
-    else:
-        from ..runtime.loader import load_talker
+        choice = choose_device(args.device)
+        threads_used = use_torch_threads(threads)
+        talker = load_model(args.checkpoint, choice.device, args.audio_encoder,
+                            threads=threads_used.count)
+        talker.device_report = choice.describe()
+        talker.threads_report = threads_used.describe()
+        return talker
+    from ..runtime.loader import load_talker, resolve_runtime
 
-        talker = load_talker(args.checkpoint, args.device, args.runtime, python=args.python)
+    light_first = str(args.device).strip().lower() == "cpu"
+    runtime = resolve_runtime(args.runtime, args.checkpoint, light_first=light_first)
+    return load_talker(args.checkpoint, args.device, runtime, python=args.python, threads=threads)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..runtime.threads import check_threads
+
+    identity = MATCH if args.match else parse_blend(args.blend) if args.blend else args.identity
+    threads = check_threads(args.threads, "--threads")
+    inputs = audio_inputs(args.audio)
+    jobs = plan_outputs(inputs, args.output, to_folder=any(Path(a).is_dir() for a in args.audio))
+    talker = load_generator(args, threads)
+    report = str(getattr(talker, "device_report", ""))
+    if str(args.device).strip().lower() != "cpu" or "instead" in report:
+        threads_used = getattr(talker, "threads_report", "")
+        print(f"device: {report}" + (f"; {threads_used}" if threads_used else ""), file=sys.stderr)
+    failed: list[str] = []
     try:
-        motion = talker.generate(args.audio, identity=identity, steps=args.steps, seed=args.seed,
-                                 style_strength=args.style_strength)
+        for number, (source, target) in enumerate(jobs, 1):
+            prefix = f"[{number}/{len(jobs)}] " if len(jobs) > 1 else ""
+            start = time.perf_counter()
+            try:
+                motion = talker.generate(str(source), identity=identity, steps=args.steps,
+                                         seed=args.seed, style_strength=args.style_strength)
+            except AudioError as exc:
+                if len(jobs) == 1:
+                    raise
+                failed.append(source.name)
+                print(f"{prefix}skipped {source}: {exc}", file=sys.stderr)
+                continue
+            written = motion.save_npz(target)
+            who = ", ".join(f"{k}={v:.2f}" for k, v in motion.identity.items()) or "neutral"
+            took = f" in {time.perf_counter() - start:.2f} s" if len(jobs) > 1 else ""
+            print(f"{prefix}wrote {written}: {motion.num_frames} frames at {motion.fps:g} fps "
+                  f"({motion.space}), identity {who}{took}", file=sys.stderr)
     finally:
         if hasattr(talker, "close"):
             talker.close()
-    motion.save_npz(args.output)
-    who = ", ".join(f"{k}={v:.2f}" for k, v in motion.identity.items()) or "neutral"
-    print(f"wrote {args.output}: {motion.num_frames} frames at {motion.fps:g} fps "
-          f"({motion.space}), identity {who}", file=sys.stderr)
+    if failed:
+        raise DiffusionTalkerError(f"{len(failed)} of {len(jobs)} inputs were not usable audio "
+                                   f"and were skipped ({', '.join(failed)}); the others were written")
     return 0

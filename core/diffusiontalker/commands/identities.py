@@ -14,9 +14,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api import load_model
+    from ..runtime.loader import load_talker
 
-    talker = load_model(args.checkpoint)
+    # torch where it imports, else the model's ONNX export: works on a plain install too
+    talker = load_talker(args.checkpoint, "cpu")
     if args.match:
         for name, score in talker.match_identity(args.match, top_k=args.top_k):
             print(f"{name}\t{score:.3f}")

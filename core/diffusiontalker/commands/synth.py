@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from . import require_extra
+
+    require_extra("synth", "synth", "scipy", "espeakng_loader")
     from ..synth.corpus import write_corpus
 
     start = time.perf_counter()

@@ -47,6 +47,9 @@ def audio_config(text: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from . import require_torch
+
+    require_torch("train")
     from ..training.teacher import TrainConfig, train
 
     cfg = TrainConfig(data=args.data, out=args.output, preset=args.config,

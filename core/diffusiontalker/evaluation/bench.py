@@ -1,13 +1,30 @@
-"""Timing helpers: median wall-clock time of ``Talker.generate`` at given step counts."""
+"""Timing helpers: median wall-clock time of ``Talker.generate`` at given step counts, and its
+ratio to this core's matrix-multiply limit.
+
+The limit of a setting is the time its matrix-multiply FLOPs would take at the best
+``torch.matmul`` rate measured in the same run and at the same thread count
+(:func:`matmul_rate`). The FLOPs are counted, not estimated: one ``generate`` at 1 and at 2
+steps runs under ``torch.utils.flop_counter.FlopCounterMode`` (linear layers, convolutions,
+batched products and attention, 2 FLOPs per multiply-add), which splits them into a fixed part
+(audio encoder and adapter) and a per-step part (one denoiser pass over every window), so a
+setting of ``s`` steps needs ``fixed + s · per_step``. A ratio of 1 would mean the CPU did
+nothing but matrix products at full speed; elementwise work, softmax and overheads are what
+the rest measures.
+"""
 
 from __future__ import annotations
 
 import statistics
 import time
+from typing import Any
 
 import numpy as np
 
 from ..audio.loading import SAMPLE_RATE
+
+# (m, k, n) products representative of the shipped model on a 10 s window: the denoiser's
+# feed-forward (300 frames, d 128, 4x) and the Whisper-tiny encoder's (500 states, d 384, 4x)
+MATMUL_SHAPES = ((300, 128, 512), (300, 512, 128), (500, 384, 1536))
 
 
 def test_speech(seconds: float, seed: int = 0) -> np.ndarray:
@@ -21,18 +38,77 @@ def test_speech(seconds: float, seed: int = 0) -> np.ndarray:
 
 def time_generate(talker, wave: np.ndarray, steps: int, name: str, repeats: int = 3,
                   warmup: int = 1) -> dict:
-    """``{"name", "steps", "median_s", "min_s", "repeats", "realtime_factor"}`` for one setting."""
+    """``{"name", "steps", "median_s", "min_s", "cpu_median_s", "repeats", "realtime_factor"}``
+    for one setting; ``cpu_median_s`` is this process's CPU time (all its threads), which other
+    load on a shared machine inflates less than the wall-clock ``median_s``."""
     for _ in range(warmup):
         talker.generate(wave, SAMPLE_RATE, steps=steps)
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         talker.generate(wave, SAMPLE_RATE, steps=steps)
+        cpu.append(time.process_time() - start_cpu)
         times.append(time.perf_counter() - start)
     median = statistics.median(times)
     return {"name": name, "steps": int(steps), "median_s": round(median, 4),
-            "min_s": round(min(times), 4), "repeats": repeats,
-            "realtime_factor": round(wave.shape[0] / SAMPLE_RATE / median, 2)}
+            "min_s": round(min(times), 4), "cpu_median_s": round(statistics.median(cpu), 4),
+            "repeats": repeats, "realtime_factor": round(wave.shape[0] / SAMPLE_RATE / median, 2)}
+
+
+def matmul_rate(shapes=MATMUL_SHAPES, repeats: int = 30) -> dict[str, Any]:
+    """This core's float32 ``torch.matmul`` speed at torch's current thread count:
+    ``{"gflops", "shape"}`` of the fastest of ``shapes`` (median of ``repeats`` calls each)."""
+    import torch
+
+    best = (0.0, shapes[0])
+    gen = torch.Generator().manual_seed(0)
+    for m, k, n in shapes:
+        a, b = torch.randn(m, k, generator=gen), torch.randn(k, n, generator=gen)
+        for _ in range(3):
+            a @ b
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            a @ b
+            times.append(time.perf_counter() - start)
+        best = max(best, (2.0 * m * k * n / statistics.median(times) / 1e9, (m, k, n)))
+    return {"gflops": round(best[0], 1), "shape": list(best[1])}
+
+
+def count_flops(fn) -> int:
+    """Matrix-multiply FLOPs of ``fn()`` (``FlopCounterMode``; CPU attention counted too)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
+
+    def cpu_attention_flops(query_shape, key_shape, value_shape, *args, **kwargs) -> int:
+        return sdpa_flop_count(query_shape, key_shape, value_shape)
+
+    cpu_attention = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
+    with FlopCounterMode(display=False, custom_mapping={cpu_attention: cpu_attention_flops}) as counter:
+        fn()
+    return int(counter.get_total_flops())
+
+
+def generate_flops(talker, wave: np.ndarray) -> tuple[int, int]:
+    """``(fixed, per_step)`` FLOPs of ``talker.generate(wave)``: encoder + adapter, and one
+    denoiser pass over all windows (from counted runs at 1 and 2 steps)."""
+    one = count_flops(lambda: talker.generate(wave, SAMPLE_RATE, steps=1))
+    two = count_flops(lambda: talker.generate(wave, SAMPLE_RATE, steps=2))
+    return 2 * one - two, two - one
+
+
+def add_limit_ratio(row: dict, flops: tuple[int, int], gflops: float) -> dict:
+    """``row`` with ``gflop`` (its counted FLOPs), ``limit_s`` (their time at ``gflops``),
+    ``limit_ratio`` (``median_s / limit_s``) and, where the row has ``cpu_median_s``,
+    ``cpu_limit_ratio`` (the same from CPU time: at one thread, the ratio a loaded machine
+    would show if idle)."""
+    fixed, per_step = flops
+    total = fixed + row["steps"] * per_step
+    limit = total / (gflops * 1e9)
+    ratios = {"limit_ratio": round(row["median_s"] / limit, 2) if limit > 0 else None}
+    if "cpu_median_s" in row:
+        ratios["cpu_limit_ratio"] = round(row["cpu_median_s"] / limit, 2) if limit > 0 else None
+    return {**row, "gflop": float(f"{total / 1e9:.4g}"), "limit_s": float(f"{limit:.4g}"), **ratios}
 
 
 def model_role(talker) -> str:

@@ -36,18 +36,13 @@ def peak_rss_mb() -> float | None:
 
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
     """Load ``spec["model"]`` with ``spec["runtime"]`` and time generation at each length."""
-    from ..runtime.loader import load_talker, onnx_dir_for
-    from ..runtime.onnx_talker import load_onnx_model
+    from ..runtime.loader import load_talker
+    from ..runtime.threads import choose_threads
 
-    threads = spec.get("threads")
+    threads = choose_threads(spec.get("threads")).count  # None/0: automatic (runtime.threads)
     rss_before = peak_rss_mb()
     start = time.perf_counter()
-    if spec["runtime"] == "onnx" and threads:
-        talker = load_onnx_model(onnx_dir_for(spec["model"]), spec.get("device", "cpu"), threads)
-    else:
-        talker = load_talker(spec["model"], spec.get("device", "cpu"), spec["runtime"])
-        if threads and spec["runtime"] == "torch":
-            sys.modules["torch"].set_num_threads(int(threads))
+    talker = load_talker(spec["model"], spec.get("device", "cpu"), spec["runtime"], threads=threads)
     load_s = time.perf_counter() - start
     steps = int(spec.get("steps") or talker.default_steps)
     rows = []
@@ -63,7 +58,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
             times.append(time.perf_counter() - start)
         median = statistics.median(times) if times else first
         rows.append({"name": spec["name"], "runtime": spec["runtime"], "steps": steps,
-                     "threads": threads or "default",
+                     "threads": threads,
                      "audio_seconds": float(seconds), "first_call_s": round(first, 4),
                      "median_s": round(median, 4),
                      "min_s": round(min(times), 4) if times else round(first, 4),

@@ -5,7 +5,8 @@ count, audio frontend spec, adapter, denoiser, identity names, diffusion setting
 provenance) is JSON in the safetensors header; the weights, the template and the
 normalisation statistics are tensors. The header is validated before any data is touched, so
 a missing, truncated or foreign file (e.g. a ``torch.save`` pickle renamed ``.safetensors``)
-gives one clear ``CheckpointError``.
+gives one clear ``CheckpointError``; so does a tensor holding NaN or infinity (a diverged
+training run), named, when the model is loaded.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ..errors import CheckpointError
+from ..motion import require_finite
 
 FORMAT = "diffusiontalker"
 FORMAT_VERSION = "1"
@@ -125,8 +127,22 @@ def load_model(path: str | Path, device: str | torch.device = "cpu"):
             raise CheckpointError(
                 f"checkpoint {path}: tensor {name!r} has shape {info.get('shape')}, "
                 f"the config needs {list(expected[name].shape)}")
-    model.load_state_dict(load_file(str(path)))
+    tensors = load_file(str(path))
+    require_finite_tensors(tensors, f"checkpoint {path}")
+    model.load_state_dict(tensors)
     return model.to(device).eval()
+
+
+NON_FINITE_HINT = ("the model is broken (e.g. its training diverged); use an earlier checkpoint "
+                   "or train again")
+
+
+def require_finite_tensors(tensors: dict[str, torch.Tensor], where: str) -> None:
+    """CheckpointError naming the first floating-point tensor that holds NaN or infinity."""
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            require_finite(tensor.detach().float().cpu().numpy(), f"{where}: tensor {name!r}",
+                           NON_FINITE_HINT, CheckpointError)
 
 
 def _short(names: list[str], limit: int = 5) -> str:

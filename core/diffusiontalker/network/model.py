@@ -27,7 +27,7 @@ from ..config import (  # noqa: F401  (re-exported)
 from ..diffusion.schedule import x_from_v
 from ..errors import ConfigError
 from .adapter import AudioAdapter
-from .denoiser import Denoiser
+from .denoiser import AudioContext, Denoiser
 from .identity import IdentityLibrary
 from .normalization import MotionNormalizer
 
@@ -66,7 +66,7 @@ def build_config(motion: MotionSpec, audio: AudioEncoderConfig, frontend_dim: in
 class Conditioning(NamedTuple):
     """What the denoiser is conditioned on besides ``z`` and ``u``."""
 
-    audio: Tensor  # (B, T, d) audio tokens at the motion frame rate
+    audio: Tensor | AudioContext  # (B, T, d) audio tokens at the fps, or their prepare_audio()
     identity: Tensor  # (B, d_id) identity embedding
     mask: Tensor | None = None  # (B, T) True on real frames
 

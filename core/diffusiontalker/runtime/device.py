@@ -7,11 +7,17 @@ op) falls back cleanly to the CPU, and the reason is reported with the choice. H
 is used only where it is safe: on CUDA, as autocast with bfloat16 where the GPU supports it,
 else float16 on GPUs with compute capability >= 7.0; never on the CPU and never on MPS.
 
+A device this build can never use (``cuda`` with a CPU-only torch, ``mps`` where torch has no
+MPS backend, an unknown name such as ``tpu``) is a :class:`DeviceError` naming the devices it
+can use; a device the build supports but this machine lacks or cannot start falls back to the
+CPU, and the choice's ``reason`` says which device was asked for and why the CPU is used.
+
 ONNX Runtime path: providers are always named explicitly (never the library's implicit
 default). The CPU is the default; ``auto`` or ``gpu`` adds the first accelerator present of
 CUDA and DirectML (Windows); CoreML (in every macOS wheel) only when asked for by name, since
 its support for dynamic shapes is partial and the CPU is fast for this model. The CPU provider
-is always last, as the fallback.
+is always last, as the fallback. Naming a provider this onnxruntime build lacks is a
+DeviceError. Thread counts and spinning are :mod:`.threads`' (one decision for all sessions).
 
 Neither torch nor onnxruntime is imported at module import time.
 """
@@ -91,28 +97,57 @@ def _half_dtype(torch: Any, index: int) -> str | None:
         return None
 
 
+def torch_build_devices(torch: Any) -> list[str]:
+    """The device names this torch build can ever use (whether or not the hardware is here):
+    ``auto`` and ``cpu``, plus ``cuda`` in a CUDA or ROCm build and ``mps`` in one with MPS."""
+    def built(backend: str) -> bool:
+        check = getattr(getattr(torch.backends, backend, None), "is_built", None)
+        return True if check is None else bool(check())  # an older torch: assume built
+
+    return ["auto", "cpu", *(["cuda"] if built("cuda") else []), *(["mps"] if built("mps") else [])]
+
+
+def _torch() -> Any:
+    """The torch module, or None where it does not import."""
+    try:
+        import torch
+    except Exception:  # noqa: BLE001 - a broken or blocked torch counts as absent
+        return None
+    return torch
+
+
+def _unusable(preference: str, usable: Sequence[str], why: str) -> DeviceError:
+    return DeviceError(f"{why}; this build can use: {', '.join(usable)} "
+                       f"(pass one of those instead of {preference!r})")
+
+
 def choose_device(preference: str = "auto", precision: str = "float32",
                   torch_module: Any = None) -> DeviceChoice:
     """Pick the torch device for generation: ``auto`` -> CUDA -> MPS -> CPU.
 
-    ``preference`` is one of ``auto``, ``cuda`` (or ``cuda:N``), ``mps``, ``cpu``; a named
-    device that is absent or fails its probe falls back to the CPU (reported in ``reason``).
-    ``precision``: ``float32`` (default), ``half`` (half where safe, else float32 with the
-    reason) or ``auto`` (same as ``half`` on CUDA). ``torch_module`` is for tests.
+    ``preference`` is one of ``auto``, ``cuda`` (or ``cuda:N``), ``mps``, ``cpu``. A named
+    device this torch build cannot use at all (``cuda`` on a CPU-only build) is a DeviceError
+    naming the devices it can use; one the build supports that is absent or fails its probe
+    falls back to the CPU (``reason`` says so). ``precision``: ``float32`` (default), ``half``
+    (half where safe, else float32 with the reason) or ``auto`` (same as ``half`` on CUDA).
+    ``torch_module`` is for tests.
     """
     pref = preference.strip().lower()
-    if pref.split(":")[0] not in DEVICE_CHOICES or (":" in pref and not pref.startswith("cuda:")):
-        raise DeviceError(f"unknown device {preference!r}; choose one of {', '.join(DEVICE_CHOICES)}")
-    if precision not in PRECISION_CHOICES:
+    kind = pref.split(":")[0]
+    known = kind in DEVICE_CHOICES and (":" not in pref or kind == "cuda" and pref[5:].isdigit())
+    if known and precision not in PRECISION_CHOICES:
         raise DeviceError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISION_CHOICES)}")
     if pref == "cpu":
         return _cpu("CPU requested")
-    if torch_module is None:
-        try:
-            import torch as torch_module
-        except ImportError:
-            return _cpu("torch is not installed here (use the ONNX Runtime path)")
-    torch = torch_module
+    torch = _torch() if torch_module is None else torch_module
+    usable = ["auto", "cpu"] if torch is None else torch_build_devices(torch)
+    if not known:
+        raise _unusable(preference, usable, f"unknown device {preference!r}")
+    if torch is None:
+        return _cpu("torch is not installed here (use the ONNX Runtime path)")
+    if kind not in usable:
+        raise _unusable(preference, usable, f"this torch build ({getattr(torch, '__version__', '?')}) "
+                        f"has no {'CUDA' if kind == 'cuda' else 'Apple MPS'} support")
 
     failures: list[str] = []
     if pref == "auto" or pref.startswith("cuda"):
@@ -125,7 +160,9 @@ def choose_device(preference: str = "auto", precision: str = "float32",
         if choice is not None:
             return replace(choice, reason="; ".join([*failures, choice.reason]))
     why = "; ".join(failures) if failures else "no GPU found"
-    return _cpu(f"{why}; using the CPU" if pref != "auto" else f"auto: {why}; using the CPU")
+    if pref == "auto":
+        return _cpu(f"auto: {why}; using the CPU")
+    return _cpu(f"{pref} was requested but {why}; using the CPU instead")
 
 
 def _try_cuda(torch: Any, index: int, precision: str, failures: list[str]) -> DeviceChoice | None:
@@ -211,34 +248,47 @@ def choose_ort_providers(preference: str = "cpu",
     """The explicit provider list for an ``InferenceSession``; the CPU provider always last.
 
     ``cpu`` (default): only the CPU. ``auto``/``gpu``: the first present of CUDA and DirectML,
-    then the CPU. ``cuda``/``directml``/``coreml``: that one if present, then the CPU.
+    then the CPU. ``cuda``/``directml``/``coreml``: that one; a build without it is a
+    DeviceError naming the devices this build can use (:func:`ort_build_devices`).
     """
     pref = preference.strip().lower()
     if pref not in PROVIDER_CHOICES:
-        raise DeviceError(f"unknown ONNX Runtime device {preference!r}; choose one of "
-                          f"{', '.join(PROVIDER_CHOICES)}")
+        have = None if available is None else list(available)
+        raise _unusable(preference, ort_build_devices(have),
+                        f"unknown ONNX Runtime device {preference!r}")
     if pref == "cpu":
         return [CPU_PROVIDER]
-    have = set(available_ort_providers() if available is None else available)
+    have = list(available_ort_providers() if available is None else available)
     names = AUTO_ACCELERATORS if pref in ("auto", "gpu") else (pref,)
-    wanted = [ACCELERATOR_PROVIDERS[n] for n in names]
-    for provider in wanted:
+    for provider in (ACCELERATOR_PROVIDERS[n] for n in names):
         if provider in have:
             return [provider, CPU_PROVIDER]
+    if pref not in ("auto", "gpu"):
+        raise _unusable(preference, ort_build_devices(have),
+                        f"this onnxruntime build has no {ACCELERATOR_PROVIDERS[pref]}")
     return [CPU_PROVIDER]
+
+
+def ort_build_devices(available: Sequence[str] | None = None) -> list[str]:
+    """The ONNX Runtime device names this onnxruntime build can use: ``auto``, ``cpu``, and
+    each accelerator whose provider it has (``available``: the provider list, for tests)."""
+    have = available_ort_providers() if available is None else available
+    return ["auto", "cpu", *(n for n, p in ACCELERATOR_PROVIDERS.items() if p in have)]
 
 
 def create_ort_session(model_path: str, preference: str = "cpu",
                        threads: int | None = None) -> tuple[Any, list[str]]:
     """An ``onnxruntime.InferenceSession`` on the chosen providers, falling back to the CPU.
 
-    Returns the session and the providers it actually runs on (``session.get_providers()``).
+    ``threads``: None/0 = :mod:`.threads`' automatic choice (the same for every session, with
+    spinning off). Returns the session and the providers it actually runs on
+    (``session.get_providers()``).
     """
     import onnxruntime
 
-    options = onnxruntime.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = int(threads)
+    from .threads import ort_session_options
+
+    options = ort_session_options(threads)
     providers = choose_ort_providers(preference)
     try:
         session = onnxruntime.InferenceSession(model_path, sess_options=options,

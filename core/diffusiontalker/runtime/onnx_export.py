@@ -6,7 +6,10 @@ dynamic:
 - ``adapter.onnx``: ``features (B, F, C) float32, num_frames (1,) int64 -> tokens (B, T, d)``,
   the trainable audio adapter including its interpolation to the motion frame rate;
 - ``denoiser.onnx``: ``z (B, T, P), u (B,), audio (B, T, d), identity (B, d_id) -> x (B, T, P)``,
-  ``DiffusionTalker.denoise`` (x̂ whatever the parameterisation);
+  ``DiffusionTalker.denoise`` (x̂ whatever the parameterisation), with the banded
+  cross-attention (each frame's ``2k + 1`` audio neighbours, ``network.denoiser.BandedAttention``)
+  and the window constants (positions, ALiBi bias, band mask) computed in the graph from ``T``:
+  the trace bypasses the torch-side per-length cache, so ``T`` stays dynamic;
 - ``style.onnx``: ``tokens (B, T, d) -> similarities (B, K)``, cosine of the style encoder's
   embedding to each library row (identity ``"match"``);
 - ``frontend.onnx``, for two frontend kinds: the compact *student* audio encoder of

@@ -26,6 +26,7 @@ from ..audio.features import (
 from ..audio.loading import SAMPLE_RATE
 from ..config import ModelConfig
 from ..errors import CheckpointError, ConfigError
+from ..motion import NON_FINITE_EXPORT, require_finite_arrays
 from .device import create_ort_session
 from .onnx_export import FILES, MANIFEST, ONNX_FORMAT, ONNX_FORMAT_VERSION
 from .talker import WindowedTalker
@@ -85,6 +86,8 @@ class OrtTalker(WindowedTalker):
         self.providers = sessions["denoiser"][1]
         with np.load(directory / FILES["arrays"], allow_pickle=False) as arrays:
             self.arrays = {k: arrays[k] for k in arrays.files}
+        require_finite_arrays(self.arrays, f"the exported model {directory / FILES['arrays']}",
+                              NON_FINITE_EXPORT, CheckpointError)
         self.device = self.providers[0]
         self.device_report = f"ONNX Runtime on {', '.join(self.providers)}"
 

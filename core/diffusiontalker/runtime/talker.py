@@ -12,8 +12,9 @@ callables:
 - ``as_backend(array)`` / ``as_numpy(array)``, and ``decode(x) -> motion`` on numpy.
 
 The loop (DDIM with η = 0, Song et al. 2021, ``diffusion.samplers.sample_ddim``): audio of any
-length is cut into overlapping windows (10 s, 1 s overlap; ``diffusion.windows``), each
-sampled from its own starting noise and cross-faded linearly into the next. The starting noise
+length is cut into overlapping windows (10 s, 1 s overlap; ``diffusion.windows``), each encoded
+with 1 s of audio context on each side (a stream: bounded memory, progress from the first
+window), sampled from its own starting noise and cross-faded linearly into the next. The starting noise
 is numpy's, drawn per one-second block from the seed (:func:`start_noise`), so overlapping
 windows start from the same noise where they overlap, and **the same seed gives the same take
 in every runtime**. The denoised model-space motion is decoded in slices of
@@ -31,13 +32,15 @@ from ..audio.loading import SAMPLE_RATE, load_audio
 from ..config import ModelConfig
 from ..diffusion.samplers import sample_ddim
 from ..diffusion.windows import crossfade_weights, window_spans
-from ..errors import ConfigError
+from ..errors import CancelledError, ConfigError
 from ..identity_choice import MATCH, IdentityChoice, blend_rows, blend_weights, check_style_strength
-from ..motion import Motion
+from ..motion import Motion, require_finite
 
 WINDOW_SECONDS = 10.0
 OVERLAP_SECONDS = 1.0
 DECODE_FRAMES = 1024
+CONTEXT_SECONDS = 1.0  # audio each side of a window that its tokens are computed with
+MATCH_SECONDS = 30.0  # how much of a long file the identity lookup ("match") listens to
 NOISE_SEED_STRIDE = 1_000_003  # block k of seed s draws from numpy's generator seeded s*stride+k
 
 Progress = Callable[[float], None]
@@ -172,26 +175,51 @@ class WindowedTalker(TalkerFacts):
                         cond=self.condition(tokens, identity), progress=progress, cancel=cancel)
         return self.as_numpy(x)[0]
 
+    def window_tokens(self, wave: np.ndarray, a: int, b: int) -> Any:
+        """Audio tokens ``(1, b - a, d)`` of frames ``[a, b)``, computed from the audio of those
+        frames plus :data:`CONTEXT_SECONDS` on each side (a stream: memory and time to first
+        progress do not grow with the length of the file)."""
+        fps, c = self.fps, int(round(CONTEXT_SECONDS * self.fps))
+        first = max(0, a - c)
+        s0 = int(round(first / fps * SAMPLE_RATE))
+        s1 = min(int(wave.shape[0]), int(round((b + c) / fps * SAMPLE_RATE)))
+        tokens = self.audio_tokens(wave[s0:s1])
+        last = int(tokens.shape[1]) - 1  # rounding may leave the final frame one short
+        return tokens[:, [min(i - first, last) for i in range(a, b)]]
+
     def generate(self, audio: Any, sample_rate: int | None = None, *,
                  identity: IdentityChoice = None, steps: int | None = None, seed: int = 0,
                  style_strength: float = 1.0, progress: Progress | None = None,
                  cancel: Cancel | None = None) -> Motion:
         """Speech -> facial motion. ``identity``: None (neutral), a name, ``{name: weight}`` or
-        ``"ada=0.7,bo=0.3"`` (a convex blend), or ``"match"`` (the best library match)."""
+        ``"ada=0.7,bo=0.3"`` (a convex blend), or ``"match"`` (the best library match over
+        the first :data:`MATCH_SECONDS` of the audio).
+
+        Audio of one window is encoded whole; longer audio is a stream of windows, each
+        encoded with its own context (:meth:`window_tokens`), so progress moves from the
+        first window and ``cancel()`` is honoured before every window and every step."""
         steps = resolve_steps(steps, self.default_steps)
         wave = load_audio(audio, sample_rate)
-        tokens = self.audio_tokens(wave)
-        num_frames = int(tokens.shape[1])
-        ident, weights = self.resolve_identity(identity, style_strength,
-                                               tokens if identity == MATCH else None)
-        width = int(self.config.denoiser.in_dim)
+        num_frames = self.num_frames(wave)
         spans = self.windows(num_frames)
+        if progress is not None:
+            progress(0.0)
+        whole = self.audio_tokens(wave) if len(spans) == 1 else None
+        match_tokens = None
+        if identity == MATCH:
+            match_tokens = whole if whole is not None else self.audio_tokens(
+                wave[: int(MATCH_SECONDS * SAMPLE_RATE)])
+        ident, weights = self.resolve_identity(identity, style_strength, match_tokens)
+        width = int(self.config.denoiser.in_dim)
         total = np.zeros((num_frames, width), np.float32)
         weight_sum = np.zeros((num_frames, 1), np.float32)
         for j, (a, b) in enumerate(spans):
+            if cancel is not None and cancel():
+                raise CancelledError("generation was cancelled")
+            tokens = whole[:, a:b] if whole is not None else self.window_tokens(wave, a, b)
             report = None if progress is None else (
                 lambda f, j=j: progress((j + f) / len(spans)))
-            x = self.sample_window(tokens[:, a:b], ident, start_noise(seed, a, b, width, self.fps),
+            x = self.sample_window(tokens, ident, start_noise(seed, a, b, width, self.fps),
                                    steps, report, cancel)
             w = crossfade_weights(spans, j)[:, None]
             total[a:b] += x * w
@@ -200,4 +228,6 @@ class WindowedTalker(TalkerFacts):
         data = np.empty((num_frames, self.config.motion.dim), np.float32)
         for a in range(0, num_frames, DECODE_FRAMES):
             data[a:a + DECODE_FRAMES] = self.decode(blended[a:a + DECODE_FRAMES])
+        require_finite(data, "the generated motion", "the model produced NaN or infinity; try "
+                       "another step count or a lower style strength, and check the checkpoint")
         return self.motion(data, weights)

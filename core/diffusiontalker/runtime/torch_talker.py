@@ -18,16 +18,19 @@ from ..network import checkpoint as checkpoint_io
 from ..network.model import Conditioning, DiffusionTalker
 from ..paths import DEFAULT_CHECKPOINT
 from .talker import WindowedTalker
+from .threads import use_torch_threads
 
 
 def load_model(checkpoint: str | Path | None = None, device: str = "cpu",
-               audio_encoder: str | None = None) -> Talker:
+               audio_encoder: str | None = None, threads: int | None = None) -> Talker:
     """Load a checkpoint (``None``: the shipped default model) as a ready ``Talker``.
 
     ``audio_encoder``: None reads audio with the model's own frontend; ``"compact"`` (the
     compact encoder shipped with the package) or the path of a ``distill-audio`` file swaps
     in that fast stand-in for the model's Whisper encoder
-    (:func:`diffusiontalker.audio.compact_encoder.compact_encoder_config`)."""
+    (:func:`diffusiontalker.audio.compact_encoder.compact_encoder_config`). ``threads``: torch's
+    intra-op threads (None: ``runtime.threads``' automatic choice)."""
+    use_torch_threads(threads)
     if checkpoint is None:
         if not DEFAULT_CHECKPOINT.is_file():
             raise CheckpointError(
@@ -85,8 +88,12 @@ class Talker(WindowedTalker):
     def similarities(self, tokens: torch.Tensor) -> np.ndarray:
         return self.model.identity.similarities(tokens)[0].cpu().numpy()
 
+    @torch.no_grad()
     def condition(self, tokens: torch.Tensor, identity: torch.Tensor) -> Conditioning:
-        return Conditioning(tokens, identity[None].to(self.device))
+        """The window's conditioning, with the cross-attention's per-window part computed once
+        (``Denoiser.prepare_audio``) instead of at every step."""
+        return Conditioning(self.model.denoiser.prepare_audio(tokens),
+                            identity[None].to(self.device))
 
     @torch.no_grad()
     def denoise(self, z: torch.Tensor, u: torch.Tensor, cond: Conditioning) -> torch.Tensor:

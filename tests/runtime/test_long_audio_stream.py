@@ -1,0 +1,64 @@
+"""Long audio is a stream of windows: tokens per window with context, progress from the first
+window, cancel before any window, and the same take as whole-file tokens where the audio
+encoder's receptive field lies inside the context (the log-mel + conv models)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from diffusiontalker.errors import CancelledError
+from diffusiontalker.runtime.loader import load_talker
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _wave(seconds: float) -> np.ndarray:
+    return (0.1 * np.random.default_rng(3).standard_normal(int(16000 * seconds))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def talker():
+    return load_talker(DATA / "tiny_channels.safetensors", "cpu", "onnx")
+
+
+def test_tokens_are_computed_per_window_not_for_the_whole_file(talker, monkeypatch):
+    lengths = []
+    plain = talker.audio_tokens
+    monkeypatch.setattr(talker, "audio_tokens", lambda w: lengths.append(len(w)) or plain(w))
+    talker.generate(_wave(45.0), 16000, steps=1)
+    assert len(lengths) == len(talker.windows(1350)) == 5
+    assert max(lengths) <= 16000 * 12  # one 10 s window and 1 s of context each side
+
+
+def test_streamed_tokens_equal_whole_file_tokens_inside_the_context(talker):
+    wave = _wave(25.0)
+    whole = talker.audio_tokens(wave)
+    for a, b in talker.windows(750):
+        np.testing.assert_allclose(talker.window_tokens(wave, a, b), whole[:, a:b], atol=1e-5)
+
+
+def test_progress_starts_at_once_and_reaches_one(talker):
+    seen: list[float] = []
+    talker.generate(_wave(25.0), 16000, steps=2, progress=seen.append)
+    assert seen[0] == 0.0 and seen[-1] == pytest.approx(1.0)
+    assert seen == sorted(seen) and len(seen) == 1 + 2 * 3
+
+
+def test_cancel_stops_before_the_next_window(talker):
+    calls = []
+    plain = talker.audio_tokens
+
+    def tokens(w):
+        calls.append(1)
+        return plain(w)
+
+    talker.audio_tokens = tokens
+    try:
+        with pytest.raises(CancelledError):
+            talker.generate(_wave(45.0), 16000, steps=2, cancel=lambda: len(calls) >= 2)
+    finally:
+        del talker.audio_tokens
+    assert len(calls) == 2  # the third window's audio was never encoded

@@ -112,13 +112,22 @@ def blender_ext_tool() -> Path:
 
 
 def build_core_wheel(out_dir: Path) -> Path:
-    """``pip wheel --no-deps`` of this checkout: the core as a pure-Python wheel."""
+    """``pip wheel --no-deps`` of this checkout: the core as a pure-Python wheel. Built from a
+    copy of the sources in a temporary folder, so that two builds at once (or a stale
+    ``build/`` in the checkout) never share setuptools' build directory."""
     with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "src"
+        src.mkdir()
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy2(ROOT / name, src / name)
+        shutil.copytree(ROOT / "core", src / "core",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc"))
         subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                        "-q", "-w", tmp, str(ROOT)], check=True)
+                        "-q", "-w", tmp, str(src)], check=True)
         (wheel,) = Path(tmp).glob("diffusiontalker-*.whl")
         if not wheel.name.endswith("-py3-none-any.whl"):
             sys.exit(f"the core wheel must be pure Python, got {wheel.name}")
+        out_dir.mkdir(parents=True, exist_ok=True)
         return Path(shutil.copy2(wheel, out_dir / wheel.name))
 
 

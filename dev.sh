@@ -13,6 +13,10 @@
 #   .venv-export  Python 3.11 + requirements/export.txt (torch + onnx, numpy 2): ONNX export
 #   .venv313      Python 3.13 + requirements/py313.txt (bpy 5.2): the light-install test
 # and exports their folders as DT_EXPORT_VENV / DT_PY313_VENV (set them to use others).
+# The Blender version matrix (docs/blender.md) adds, the same way:
+#   .venv-bpy42   Python 3.11 + requirements/bpy42.txt (bpy 4.2 LTS)   DT_BPY42_VENV
+#   .venv-bpy45   Python 3.11 + requirements/bpy45.txt (bpy 4.5 LTS)   DT_BPY45_VENV
+#   .venv-bpy53   Python 3.13 + requirements/bpy53.txt (bpy 5.3)       DT_BPY53_VENV
 # Python 3.13 is $PYTHON313, else python3.13, else pyenv's newest 3.13.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -20,6 +24,9 @@ PY=${PYTHON:-python3.11}
 VENV=${DT_VENV:-.venv}
 export DT_EXPORT_VENV=${DT_EXPORT_VENV:-$PWD/.venv-export}
 export DT_PY313_VENV=${DT_PY313_VENV:-$PWD/.venv313}
+export DT_BPY42_VENV=${DT_BPY42_VENV:-$PWD/.venv-bpy42}
+export DT_BPY45_VENV=${DT_BPY45_VENV:-$PWD/.venv-bpy45}
+export DT_BPY53_VENV=${DT_BPY53_VENV:-$PWD/.venv-bpy53}
 
 # One set-up at a time (several shells may share this checkout); released before running.
 if command -v flock >/dev/null; then exec 9<dev.sh && flock 9; fi
@@ -94,6 +101,9 @@ cmd=${1:-}
 if [ "$cmd" = test ]; then
   extra_venv "$DT_EXPORT_VENV" requirements/export.txt python311
   extra_venv "$DT_PY313_VENV" requirements/py313.txt python313
+  extra_venv "$DT_BPY42_VENV" requirements/bpy42.txt python311
+  extra_venv "$DT_BPY45_VENV" requirements/bpy45.txt python311
+  extra_venv "$DT_BPY53_VENV" requirements/bpy53.txt python313
 fi
 if command -v flock >/dev/null; then flock -u 9 && exec 9<&-; fi
 

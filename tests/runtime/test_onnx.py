@@ -301,6 +301,46 @@ def test_a_whisper_frontend_is_exported_in_float16_and_matches_torch(whisper_exp
     assert [n for n, _ in ort.match_identity(wave, 16000)] == [n for n, _ in ref.match_identity(wave, 16000)]
 
 
+def _export_command(checkpoint: Path, out: Path, repo_root: Path, *extra: str):
+    return subprocess.run([_export_python_or_skip(), "-m", "diffusiontalker", "export-onnx",
+                           str(checkpoint), "-o", str(out), *extra], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(repo_root / "core")})
+
+
+@pytest.mark.needs_in_ci
+def test_quantize_int8_stores_the_whisper_encoder_with_int8_weights(whisper_export, tmp_path,
+                                                                    repo_root):
+    """``export-onnx --quantize int8`` on the tiny random Whisper model: the manifest records the
+    quantisation, the graph really has int8 products (found after the float16 storage is undone),
+    the encoder's output moves a little from the float export's, and the talker loads it through
+    the manifest's files as before. A model without an encoder graph is a one-line error."""
+    done = _export_command(whisper_export / "whisper_frontend.safetensors", tmp_path / "int8",
+                           repo_root, "--quantize", "int8")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "frontend quantised to int8" in done.stdout
+    record = json.loads((tmp_path / "int8" / MANIFEST).read_text())["quantize"]["frontend"]
+    assert (record["weight_type"], record["per_channel"], record["reduce_range"]) == (
+        "QInt8", True, True)
+    assert record["nodes"]["MatMulInteger"] == 12  # 2 layers x (q, k, v, out, fc1, fc2)
+    assert record["nodes"].get("MatMul", 0) == 4  # attention scores and mixing stay float
+    int8, float_ = (load_onnx_model(tmp_path / "int8"),
+                    load_onnx_model(whisper_export / "whisper_frontend.onnx"))
+    wave = _wave(2.3, seed=6)
+    ours, theirs = int8.features(wave), float_.features(wave)
+    assert ours.shape == theirs.shape
+    # mean |int8 - float| / mean |float| measured 1.8e-4 (the float export is 1e-7 off torch)
+    error = np.abs(ours - theirs).mean() / np.abs(theirs).mean()
+    assert 1e-5 < error < 2e-3, error
+    a = float_.generate(wave, 16000, identity="bo", steps=3, seed=2)
+    b = int8.generate(wave, 16000, identity="bo", steps=3, seed=2)
+    assert b.data.shape == a.data.shape
+    assert np.abs(b.data - a.data).max() < 1e-3  # measured 4.8e-5 (motion up to 6.5)
+
+    done = _export_command(DATA / "tiny_channels.safetensors", tmp_path / "mel", repo_root,
+                           "--quantize", "int8")
+    assert done.returncode == 2 and "'mel' frontend has none" in done.stderr
+
+
 def test_auto_runs_the_onnx_export_when_the_torch_checkpoint_is_left_out(tmp_path):
     """The light build ships ``NAME.onnx/`` without ``NAME.safetensors``: even where torch
     imports, ``auto`` must then pick ONNX Runtime instead of failing on the missing file."""
@@ -314,8 +354,9 @@ def test_auto_runs_the_onnx_export_when_the_torch_checkpoint_is_left_out(tmp_pat
 
 
 def test_the_shipped_default_export_matches_its_checkpoint_on_the_demo_sentence():
-    """``weights/default.onnx`` is ``export-onnx`` of ``weights/default.safetensors``: same
-    source hash, and the same motion as torch on the bundled demo sentence with the same noise."""
+    """``weights/default.onnx`` is ``export-onnx`` of ``weights/default.safetensors`` (float
+    encoder: the same seed gives torch's take; ``--quantize int8`` is the opt-in, see
+    docs/results.md): same source hash, and the same motion as torch on the demo sentence."""
     from diffusiontalker.runtime.loader import DEFAULT_CHECKPOINT, onnx_dir_for
 
     folder = onnx_dir_for(DEFAULT_CHECKPOINT)
@@ -323,6 +364,7 @@ def test_the_shipped_default_export_matches_its_checkpoint_on_the_demo_sentence(
         pytest.skip("the default model and its ONNX export are not shipped yet")
     manifest = json.loads((folder / MANIFEST).read_text())
     assert manifest["source"]["sha256"] == sha256_of(DEFAULT_CHECKPOINT)
+    assert manifest.get("quantize", {}).get("frontend") is None
     pytest.importorskip("torch")
     from diffusiontalker.api import load_model
 

@@ -27,6 +27,14 @@ dynamic:
 Weights whose float32 values are exactly float16 numbers (a Whisper encoder file is float16) are stored as float16 initializers followed by a ``Cast`` to float32: the same values
 in half the bytes (ONNX Runtime folds the casts when it loads the graph).
 
+``quantize="int8"`` also stores the audio encoder graph (``frontend.onnx``) quantised with ONNX
+Runtime's dynamic quantiser (:func:`quantize_int8`: ``MatMul`` weights as 7-bit
+int8 with one scale per output channel, activations quantised to uint8 per call;
+convolutions, embeddings, attention products and norms stay float). The float
+graph is checked against torch as every graph is; the int8 graph's difference is recorded
+in the manifest's ``quantize`` entry, not held to ``tolerance`` (docs/results.md, "int8 audio
+encoder", measures what it changes on real voices).
+
 Exporting needs torch and the ``onnx`` package. ``onnx`` pulls numpy 2, which breaks Blender's
 audio next to bpy 5.0, so keep it in a separate environment used only for exporting
 (docs/runtime.md); running the exported files needs only onnxruntime and numpy.
@@ -36,6 +44,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +59,8 @@ OPSET = 17
 FILES = {"adapter": "adapter.onnx", "denoiser": "denoiser.onnx", "style": "style.onnx",
          "arrays": "arrays.npz"}
 FRONTEND_FILE = "frontend.onnx"
+QUANTIZE = ("none", "int8")
+INT8_OPS = ("MatMul",)  # the dynamic quantiser has no integer Gemm (its IntegerOpsRegistry)
 
 
 def _require_export_tools() -> None:
@@ -199,12 +210,18 @@ SIGNATURES = {
 }
 
 
-def export_onnx(checkpoint: str | Path, out_dir: str | Path, tolerance: float = 1e-4) -> Path:
+def export_onnx(checkpoint: str | Path, out_dir: str | Path, tolerance: float = 1e-4,
+                quantize: str = "none") -> Path:
     """Export ``checkpoint`` into ``out_dir`` (created); returns the manifest's path.
 
     Each graph is run by onnxruntime on inputs of a *different* length than it was traced
     with and compared to torch; a difference above ``tolerance`` is an ``ExportError``.
+    ``quantize="int8"``: the audio encoder graph is then replaced by its dynamic int8
+    quantisation (:func:`quantize_int8`); a model without an encoder graph (log-mel) is an
+    ``ExportError``.
     """
+    if quantize not in QUANTIZE:
+        raise ExportError(f"unknown quantisation {quantize!r}: choose one of {', '.join(QUANTIZE)}")
     _require_export_tools()
     import torch
 
@@ -220,6 +237,9 @@ def export_onnx(checkpoint: str | Path, out_dir: str | Path, tolerance: float = 
     traced_with, checked_with = _example_inputs(model, 40, 0), _example_inputs(model, 67, 1)
     frontend, encoder = _frontend(model)
     files, signatures = dict(FILES), dict(SIGNATURES)
+    if quantize != "none" and encoder is None:
+        raise ExportError(f"--quantize {quantize} quantises the audio encoder graph, and this "
+                          f"model's {frontend['kind']!r} frontend has none")
     if encoder is not None:
         graphs["frontend"], files["frontend"] = encoder, FRONTEND_FILE
         for inputs, frames in ((traced_with, 40), (checked_with, 67)):
@@ -247,10 +267,18 @@ def export_onnx(checkpoint: str | Path, out_dir: str | Path, tolerance: float = 
     bad = {k: v for k, v in differences.items() if not v <= tolerance}
     if bad:
         raise ExportError(f"the exported graphs disagree with torch beyond {tolerance}: {bad}")
+    quantized = {}
+    if quantize == "int8":
+        path = out / files["frontend"]
+        quantized["frontend"] = quantize_int8(path, path)
+        with torch.no_grad():
+            quantized["frontend"]["max_abs_difference"] = _check(
+                path, graphs["frontend"], signatures["frontend"][0], checked_with["frontend"])
     _save_arrays(model, out / files["arrays"])
     manifest = {
         "format": ONNX_FORMAT, "format_version": ONNX_FORMAT_VERSION,
         "model_config": model.config.to_dict(), "files": files, "frontend": frontend,
+        **({"quantize": quantized} if quantized else {}),
         "opset": OPSET,
         "source": {"checkpoint": checkpoint.name, "sha256": sha256_of(checkpoint)},
         "exporter": f"torch {torch.__version__} (TorchScript-based torch.onnx.export)",
@@ -324,6 +352,76 @@ def _float16_initializers(path: Path, min_size: int = 1024) -> None:
     model.graph.node.extend(nodes)
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
+
+
+def quantize_int8(source: str | Path, target: str | Path, per_channel: bool = True,
+                  weight_type: str = "QInt8", reduce_range: bool = True) -> dict[str, Any]:
+    """Write ``source``'s graph to ``target`` (may be the same file) with ONNX Runtime's
+    dynamic quantisation (``onnxruntime.quantization.quantize_dynamic``): the weights of its
+    ``MatMul`` nodes (``nn.Linear`` on 3-D inputs; ``Gemm`` has no dynamic integer kernel)
+    stored as 8-bit integers (``weight_type`` ``QInt8`` or
+    ``QUInt8``; one scale per output channel if ``per_channel``, 7-bit if ``reduce_range``),
+    activations quantised to uint8 at run time (``MatMulInteger``); only products with a
+    constant weight (``MatMulConstBOnly``), so attention scores stay float. Float16-stored
+    weights (:func:`_float16_initializers`) are restored to float32 first, as the quantiser
+    reads only float32 initializers, and the remaining float weights are stored in float16
+    again afterwards. Returns the manifest's record of the method.
+
+    The defaults are what ``--quantize int8`` ships: per-channel 7-bit QInt8 weights. 7 bits
+    because x86 CPUs without VNNI multiply uint8 by int8 with ``vpmaddubsw``, which sums
+    adjacent products into int16 and saturates: on 10 s of real speech 1.7e-5 of those sums
+    overflow with 8-bit per-channel weights, none can with 7-bit ones (255 * 64 * 2 < 32767),
+    so every x86 CPU computes what was measured (docs/results.md, "int8 audio encoder")."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    if weight_type not in ("QInt8", "QUInt8"):
+        raise ExportError(f"int8 weight type must be QInt8 or QUInt8, not {weight_type!r}")
+    model = _float32_initializers(onnx.load(str(source)))
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # its advice to pre-process first: measured without it
+    try:
+        quantize_dynamic(model, str(target), op_types_to_quantize=list(INT8_OPS),
+                         per_channel=per_channel, reduce_range=reduce_range,
+                         weight_type=getattr(QuantType, weight_type),
+                         extra_options={"MatMulConstBOnly": True})
+    finally:
+        root.setLevel(level)
+    _float16_initializers(Path(target))
+    counts = {}
+    for node in onnx.load(str(target)).graph.node:
+        if node.op_type in ("MatMulInteger", "DynamicQuantizeLinear", *INT8_OPS):
+            counts[node.op_type] = counts.get(node.op_type, 0) + 1
+    if not counts.get("MatMulInteger"):
+        raise ExportError(f"{source} has no MatMul with a constant weight to quantise")
+    return {"method": "onnxruntime.quantization.quantize_dynamic", "ops": list(INT8_OPS),
+            "weight_type": weight_type, "per_channel": per_channel,
+            "reduce_range": reduce_range, "nodes": counts}
+
+
+def _float32_initializers(model: Any) -> Any:
+    """Undo :func:`_float16_initializers` on a loaded graph: each float16 initializer feeding a
+    ``Cast`` to float32 becomes the float32 initializer the ``Cast`` produced."""
+    from onnx import TensorProto, numpy_helper
+
+    halves = {i.name: i for i in model.graph.initializer if i.data_type == TensorProto.FLOAT16}
+    restored, nodes = {}, []
+    for node in model.graph.node:
+        if (node.op_type == "Cast" and node.input[0] in halves
+                and [a.i for a in node.attribute if a.name == "to"] == [TensorProto.FLOAT]):
+            values = numpy_helper.to_array(halves[node.input[0]]).astype(np.float32)
+            restored[node.input[0]] = numpy_helper.from_array(values, node.output[0])
+        else:
+            nodes.append(node)
+    if not restored:
+        return model
+    kept = [i for i in model.graph.initializer if i.name not in restored]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend([*kept, *restored.values()])
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return model
 
 
 def _check(path: Path, module: Any, names: list[str], inputs: tuple) -> float:

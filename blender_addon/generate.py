@@ -22,6 +22,7 @@ from diffusiontalker.bake.shapes import (
 )
 from diffusiontalker.bake.timing import StripTiming, audible_window, cut_audio, motion_on_strip
 from diffusiontalker.errors import AudioError, DiffusionTalkerError, TopologyError
+from diffusiontalker.runtime.talker import status_kwarg
 
 from . import compat, layering, model_cache, strips, targets, writers
 from .audio import SAMPLE_RATE, strip_audio
@@ -93,7 +94,8 @@ def _work(prep: Prepared):
         # steps=None: the talker uses its checkpoint's default_steps (the one source of it)
         motion = talker.generate(prep.wave, SAMPLE_RATE, identity=opts.identity, steps=opts.steps,
                                  seed=opts.seed, style_strength=opts.style_strength,
-                                 progress=progress, cancel=cancelled)
+                                 progress=progress, cancel=cancelled,
+                                 **status_kwarg(talker, lambda text: progress(None, text)))
         prep.extra["steps"] = opts.steps if opts.steps is not None else _default_steps(talker)
         frames, values = motion_on_strip(motion.data, motion.fps, prep.window_start,
                                          prep.timing, prep.fps)

@@ -24,6 +24,7 @@ class Job:
                  apply: Callable[[Any], str | None]):
         self.label = label
         self.progress = 0.0
+        self.stage = ""  # what the work is doing, in words ("sampling window 2/7")
         self.state = "running"  # running | done | failed | cancelled | applied
         self.result: Any = None
         self.error = ""
@@ -36,8 +37,12 @@ class Job:
         self._thread.start()
         return self
 
-    def _set_progress(self, fraction: float) -> None:
-        self.progress = min(1.0, max(0.0, float(fraction)))
+    def _set_progress(self, fraction: float | None, stage: str | None = None) -> None:
+        """The work's progress callback: a fraction, and optionally the stage in words."""
+        if fraction is not None:
+            self.progress = min(1.0, max(0.0, float(fraction)))
+        if stage is not None:
+            self.stage = str(stage)
 
     def _run(self) -> None:
         try:

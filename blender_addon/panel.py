@@ -120,7 +120,8 @@ class DT_PT_talker(bpy.types.Panel):
     def _draw_run(self, layout, s):
         job = jobs.current()
         if job is not None and not job.finished:
-            layout.progress(factor=job.progress, text=f"{job.label} {job.progress:.0%}")
+            stage = f" - {job.stage}" if getattr(job, "stage", "") else ""
+            layout.progress(factor=job.progress, text=f"{job.label}{stage} {job.progress:.0%}")
             layout.operator("diffusiontalker.cancel", icon="CANCEL")
         else:
             layout.operator("diffusiontalker.generate", icon="PLAY")

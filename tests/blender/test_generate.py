@@ -214,3 +214,16 @@ def test_head_without_keys_or_landmarks_is_a_clear_error(fresh, tmp_path):
                        "channels .e.g. jawOpen. and they could not be built with the rig"):
         bpy.ops.diffusiontalker.generate(blocking=True)
     assert blob.data.shape_keys is None and not bpy.data.actions
+
+
+def test_a_job_shows_the_stage_its_work_reports(fresh):
+    from diffusiontalker_blender import jobs
+
+    def work(progress, cancelled):
+        progress(0.25)
+        progress(None, "sampling window 1/2")
+        return "ok"
+
+    job = jobs.Job("Generate", work, lambda result: result).start()
+    job._thread.join(10)
+    assert job.state == "done" and job.progress == 0.25 and job.stage == "sampling window 1/2"

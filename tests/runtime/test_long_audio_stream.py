@@ -62,3 +62,38 @@ def test_cancel_stops_before_the_next_window(talker):
     finally:
         del talker.audio_tokens
     assert len(calls) == 2  # the third window's audio was never encoded
+
+
+def test_status_names_each_stage(talker):
+    said: list[str] = []
+    talker.generate(_wave(25.0), 16000, steps=1, status=said.append)
+    assert said == ["reading audio", "sampling window 1/3", "sampling window 2/3",
+                    "sampling window 3/3", "decoding"]
+
+
+def test_the_worker_forwards_the_stages():
+    import sys
+
+    said: list[str] = []
+    remote = load_talker(DATA / "tiny_channels.safetensors", "cpu", "worker", python=sys.executable)
+    try:
+        remote.generate(_wave(12.0), 16000, steps=1, status=said.append)
+    finally:
+        remote.close()
+    assert said == ["reading audio", "sampling window 1/2", "sampling window 2/2", "decoding"]
+
+
+def test_status_is_offered_only_to_talkers_that_take_it():
+    from diffusiontalker.runtime.talker import status_kwarg
+
+    class Old:
+        def generate(self, audio, sample_rate=None, *, progress=None, cancel=None):
+            return None
+
+    class New:
+        def generate(self, audio, sample_rate=None, *, status=None):
+            return None
+
+    say = print
+    assert status_kwarg(Old(), say) == {} and status_kwarg(New(), say) == {"status": say}
+    assert status_kwarg(New(), None) == {}

@@ -237,7 +237,8 @@ class WorkerClient:
     def generate(self, audio: np.ndarray, sample_rate: int, *, identity: Any = None,
                  steps: int | None = None, seed: int = 0, style_strength: float = 1.0,
                  progress: Callable[[float], None] | None = None,
-                 cancel: Callable[[], bool] | None = None) -> Motion:
+                 cancel: Callable[[], bool] | None = None,
+                 status: Callable[[str], None] | None = None) -> Motion:
         """Generate motion in the worker; blocks, so call it off Blender's main thread.
 
         ``progress(fraction)`` is called for each progress message; ``cancel()`` is polled
@@ -267,7 +268,10 @@ class WorkerClient:
                     raise errors.CancelledError("generation was cancelled (the worker was stopped)")
                 continue
             if msg.type == "progress":
-                if progress is not None and cancelled_at is None:
+                if cancelled_at is None and "status" in msg.header:
+                    if status is not None:
+                        status(str(msg.header["status"]))
+                elif progress is not None and cancelled_at is None:
                     progress(float(msg.header.get("fraction", 0.0)))
                 continue
             if msg.type == "cancelled" or cancelled_at is not None:
@@ -311,11 +315,12 @@ class WorkerTalker(TalkerFacts):
     def generate(self, audio: Any, sample_rate: int | None = None, *, identity: Any = None,
                  steps: int | None = None, seed: int = 0, style_strength: float = 1.0,
                  progress: Callable[[float], None] | None = None,
-                 cancel: Callable[[], bool] | None = None) -> Motion:
+                 cancel: Callable[[], bool] | None = None,
+                 status: Callable[[str], None] | None = None) -> Motion:
         wave, rate = self._wave(audio, sample_rate)
         return self.client.generate(wave, rate, identity=identity, steps=steps, seed=seed,
                                     style_strength=style_strength, progress=progress,
-                                    cancel=cancel)
+                                    cancel=cancel, status=status)
 
     def match_identity(self, audio: Any, sample_rate: int | None = None,
                        top_k: int = 3) -> list[tuple[str, float]]:

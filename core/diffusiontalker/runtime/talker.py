@@ -45,6 +45,7 @@ NOISE_SEED_STRIDE = 1_000_003  # block k of seed s draws from numpy's generator 
 
 Progress = Callable[[float], None]
 Cancel = Callable[[], bool]
+Status = Callable[[str], None]  # what the job is doing, in words ("sampling window 2/7")
 
 
 def motion_frames(num_samples: int, fps: float) -> int:
@@ -71,6 +72,18 @@ def resolve_steps(steps: int | None, default_steps: int) -> int:
         raise ConfigError(f"the number of sampling steps must be at least 1, got {steps!r} (a whole "
                           f"number; leave it unset for the model's default, {default_steps})")
     return int(steps)
+
+
+def status_kwarg(talker: Any, status: Status | None) -> dict[str, Any]:
+    """``{"status": status}`` when ``talker.generate`` takes a ``status`` callback (talkers of
+    older interfaces, e.g. from a custom worker loader, may not), else ``{}``."""
+    import inspect
+
+    try:
+        takes = "status" in inspect.signature(talker.generate).parameters
+    except (TypeError, ValueError):
+        takes = False
+    return {"status": status} if takes and status is not None else {}
 
 
 class TalkerFacts:
@@ -190,15 +203,18 @@ class WindowedTalker(TalkerFacts):
     def generate(self, audio: Any, sample_rate: int | None = None, *,
                  identity: IdentityChoice = None, steps: int | None = None, seed: int = 0,
                  style_strength: float = 1.0, progress: Progress | None = None,
-                 cancel: Cancel | None = None) -> Motion:
+                 cancel: Cancel | None = None, status: Status | None = None) -> Motion:
         """Speech -> facial motion. ``identity``: None (neutral), a name, ``{name: weight}`` or
         ``"ada=0.7,bo=0.3"`` (a convex blend), or ``"match"`` (the best library match over
-        the first :data:`MATCH_SECONDS` of the audio).
+        the first :data:`MATCH_SECONDS` of the audio). ``status(text)`` hears each stage in
+        words: "reading audio", "sampling window k/n", "decoding".
 
         Audio of one window is encoded whole; longer audio is a stream of windows, each
         encoded with its own context (:meth:`window_tokens`), so progress moves from the
         first window and ``cancel()`` is honoured before every window and every step."""
         steps = resolve_steps(steps, self.default_steps)
+        say = status or (lambda text: None)
+        say("reading audio")
         wave = load_audio(audio, sample_rate)
         num_frames = self.num_frames(wave)
         spans = self.windows(num_frames)
@@ -216,6 +232,7 @@ class WindowedTalker(TalkerFacts):
         for j, (a, b) in enumerate(spans):
             if cancel is not None and cancel():
                 raise CancelledError("generation was cancelled")
+            say(f"sampling window {j + 1}/{len(spans)}")
             tokens = whole[:, a:b] if whole is not None else self.window_tokens(wave, a, b)
             report = None if progress is None else (
                 lambda f, j=j: progress((j + f) / len(spans)))
@@ -224,6 +241,7 @@ class WindowedTalker(TalkerFacts):
             w = crossfade_weights(spans, j)[:, None]
             total[a:b] += x * w
             weight_sum[a:b] += w
+        say("decoding")
         blended = total / weight_sum
         data = np.empty((num_frames, self.config.motion.dim), np.float32)
         for a in range(0, num_frames, DECODE_FRAMES):

@@ -38,6 +38,7 @@ from .. import __version__
 from ..errors import CancelledError, DiffusionTalkerError, error_classes
 from .device import DeviceChoice, choose_device, run_with_cpu_fallback
 from .protocol import PROTOCOL_VERSION, Message, ProtocolError, read_message, write_message
+from .talker import status_kwarg
 
 DEFAULT_LOADER = "diffusiontalker.runtime.loader:load_talker"
 
@@ -166,6 +167,9 @@ class WorkerServer:
                 raise CancelledError("generation was cancelled")
             self.send({"type": "progress", "id": job.id, "fraction": float(fraction)})
 
+        def status(text: str) -> None:  # a stage in words, as a progress message without fraction
+            self.send({"type": "progress", "id": job.id, "status": str(text)})
+
         def run(choice: DeviceChoice) -> Any:
             if choice != self.choice:  # the CPU fallback after a device error
                 self.talker = resolve_loader(self.loader_spec)(self.checkpoint, choice.device)
@@ -175,7 +179,7 @@ class WorkerServer:
                     msg.arrays["audio"], h.get("sample_rate"), identity=h.get("identity"),
                     steps=h.get("steps"), seed=int(h.get("seed", 0)),
                     style_strength=float(h.get("style_strength", 1.0)),
-                    progress=progress, cancel=job.cancel.is_set)
+                    progress=progress, cancel=job.cancel.is_set, **status_kwarg(self.talker, status))
 
         try:
             motion, choice = run_with_cpu_fallback(run, self.choice)

@@ -8,7 +8,7 @@ Started by :class:`diffusiontalker.runtime.client.WorkerClient` (or by hand as
   (+ ``template`` for vertex models); ``model_config`` is ``ModelConfig.to_dict()``, from which
   the client derives every fact of the model (``runtime.talker.TalkerFacts``)
 - ``generate {sample_rate, identity, steps, seed, style_strength} + audio`` ->
-  ``progress {fraction}``* then ``result {fps, space, channels, identity, device} + motion``,
+  ``progress {fraction}`` or ``progress {status}``* then ``result {fps, space, channels, identity, device} + motion``,
   or ``cancelled``, or ``error {kind, message}``
 - ``match {sample_rate, top_k} + audio`` -> ``matched {matches: [[name, cosine], ...]}``
 - ``cancel {id}``: stops the running generation at its next step (no reply of its own)

@@ -160,6 +160,14 @@ class OrtTalker(WindowedTalker):
         return self.sessions["denoiser"].run(None, {"z": z, "u": u.astype(np.float32),
                                                     "audio": audio, "identity": identity})[0]
 
+    def encode(self, motion: np.ndarray) -> np.ndarray:
+        """Motion ``(T, D)`` -> normalised model space ``(T, P)`` (``MotionNormalizer.encode``)."""
+        a = self.arrays
+        centred = np.asarray(motion, np.float32) - a["norm_mean"]
+        if a["norm_basis"].size:
+            centred = centred @ a["norm_basis"]
+        return (centred / a["norm_scale"]).astype(np.float32)
+
     def decode(self, x: np.ndarray) -> np.ndarray:
         """Normalised model space ``(T, P)`` -> motion ``(T, D)`` (``MotionNormalizer.decode``)."""
         a = self.arrays

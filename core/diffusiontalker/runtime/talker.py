@@ -9,7 +9,10 @@ callables:
 - ``audio_tokens(wave) -> (1, T, d)`` audio tokens at the motion frame rate;
 - ``identity_table() -> (rows (K, d), neutral (d,))`` and ``similarities(tokens) -> (K,)``;
 - ``denoise(z, u, cond) -> x̂`` and ``condition(tokens, identity) -> cond`` (the sampler's);
-- ``as_backend(array)`` / ``as_numpy(array)``, and ``decode(x) -> motion`` on numpy.
+- ``as_backend(array)`` / ``as_numpy(array)``, and ``decode(x) -> motion`` / ``encode(motion)
+  -> x`` on numpy.
+
+Frames of digital silence are held at the rest pose (``diffusion.constraints``).
 
 The loop (DDIM with η = 0, Song et al. 2021, ``diffusion.samplers.sample_ddim``): audio of any
 length is cut into overlapping windows (10 s, 1 s overlap; ``diffusion.windows``), each encoded
@@ -30,6 +33,7 @@ import numpy as np
 
 from ..audio.loading import SAMPLE_RATE, load_audio
 from ..config import ModelConfig
+from ..diffusion.constraints import replace_in_x_hat, silence_rest_mask
 from ..diffusion.samplers import sample_ddim
 from ..diffusion.windows import crossfade_weights, window_spans
 from ..errors import CancelledError, ConfigError
@@ -155,6 +159,9 @@ class WindowedTalker(TalkerFacts):
     def decode(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def encode(self, motion: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
     def as_backend(self, array: np.ndarray) -> Any:
         return array
 
@@ -180,11 +187,23 @@ class WindowedTalker(TalkerFacts):
         return blend_rows(weights, self.identities, rows, neutral, strength), weights
 
     # --- generation -----------------------------------------------------------------------
+    def rest_target(self) -> np.ndarray:
+        """The rest pose (zero channel weights / zero offsets) in model space ``(P,)``."""
+        return np.asarray(self.encode(np.zeros((1, self.config.motion.dim), np.float32))[0],
+                          np.float32)
+
     def sample_window(self, tokens: Any, identity: Any, noise: np.ndarray, steps: int,
-                      progress: Progress | None, cancel: Cancel | None) -> np.ndarray:
-        """DDIM from ``noise`` ``(n, P)`` for one window; model-space ``(n, P)`` numpy."""
+                      progress: Progress | None, cancel: Cancel | None,
+                      rest: np.ndarray | None = None) -> np.ndarray:
+        """DDIM from ``noise`` ``(n, P)`` for one window; model-space ``(n, P)`` numpy.
+        ``rest`` ``(n,)``: where the window is held at the rest pose
+        (``diffusion.constraints``)."""
         z = self.as_backend(np.ascontiguousarray(noise[None]))
-        x = sample_ddim(self.denoise, tuple(z.shape), steps, noise=z,
+        denoise = self.denoise
+        if rest is not None and rest.any():
+            mask = self.as_backend(np.ascontiguousarray(rest[None, :, None], np.float32))
+            denoise = replace_in_x_hat(denoise, mask, self.as_backend(self.rest_target()[None, None]))
+        x = sample_ddim(denoise, tuple(z.shape), steps, noise=z,
                         cond=self.condition(tokens, identity), progress=progress, cancel=cancel)
         return self.as_numpy(x)[0]
 
@@ -227,6 +246,7 @@ class WindowedTalker(TalkerFacts):
                 wave[: int(MATCH_SECONDS * SAMPLE_RATE)])
         ident, weights = self.resolve_identity(identity, style_strength, match_tokens)
         width = int(self.config.denoiser.in_dim)
+        rest = silence_rest_mask(wave, num_frames, self.fps)
         total = np.zeros((num_frames, width), np.float32)
         weight_sum = np.zeros((num_frames, 1), np.float32)
         for j, (a, b) in enumerate(spans):
@@ -237,7 +257,7 @@ class WindowedTalker(TalkerFacts):
             report = None if progress is None else (
                 lambda f, j=j: progress((j + f) / len(spans)))
             x = self.sample_window(tokens, ident, start_noise(seed, a, b, width, self.fps),
-                                   steps, report, cancel)
+                                   steps, report, cancel, rest[a:b])
             w = crossfade_weights(spans, j)[:, None]
             total[a:b] += x * w
             weight_sum[a:b] += w

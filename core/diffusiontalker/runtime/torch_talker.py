@@ -103,6 +103,10 @@ class Talker(WindowedTalker):
     def decode(self, x: np.ndarray) -> np.ndarray:
         return self.model.decode_motion(torch.from_numpy(x).to(self.device)).cpu().numpy()
 
+    @torch.no_grad()
+    def encode(self, motion: np.ndarray) -> np.ndarray:
+        return self.model.encode_motion(torch.from_numpy(motion).to(self.device)).cpu().numpy()
+
     def as_backend(self, array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(array).to(self.device)
 

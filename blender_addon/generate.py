@@ -97,6 +97,9 @@ def _work(prep: Prepared):
                                  progress=progress, cancel=cancelled,
                                  **status_kwarg(talker, lambda text: progress(None, text)))
         prep.extra["steps"] = opts.steps if opts.steps is not None else _default_steps(talker)
+        report = str(getattr(talker, "device_report", "") or "")
+        if "instead" in report:  # the device asked for was not available: say what ran
+            prep.extra.setdefault("warnings", []).append(report)
         frames, values = motion_on_strip(motion.data, motion.fps, prep.window_start,
                                          prep.timing, prep.fps)
         if frames.size == 0:

@@ -227,3 +227,16 @@ def test_a_job_shows_the_stage_its_work_reports(fresh):
     job = jobs.Job("Generate", work, lambda result: result).start()
     job._thread.join(10)
     assert job.state == "done" and job.progress == 0.25 and job.stage == "sampling window 1/2"
+
+
+def test_generate_says_which_device_ran_when_the_chosen_one_was_missing(fresh, tmp_path, capfd):
+    from diffusiontalker_blender import model_cache
+
+    model_cache.loaded_talker().device_report = (
+        "cuda was requested but CUDA is not available; using the CPU instead")
+    make_channel_head()
+    add_strip(write_speech_wav(tmp_path / "s.wav"))
+    capfd.readouterr()
+    assert bpy.ops.diffusiontalker.generate(blocking=True) == {"FINISHED"}
+    out = capfd.readouterr().out  # Blender prints operator reports in background mode
+    assert "Warning:" in out and "using the CPU instead" in out

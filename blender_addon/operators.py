@@ -15,22 +15,8 @@ from diffusiontalker.identity_choice import format_blend, parse_blend
 from . import compat, jobs, operators_model, prefs, writers
 from .generate import GenerateOptions, make_job, prepare
 from .layering import LAYERING_ITEMS
+from .operators_model import _checkpoint, _job_busy, _settings  # one definition of each
 from .props import IDENTITY_MODES, OUTPUT_MODE_ITEMS, blend_string
-
-
-def _settings(context):
-    return context.scene.diffusiontalker
-
-
-def _job_busy() -> bool:
-    job = jobs.current()
-    return job is not None and not job.finished
-
-
-def _checkpoint(given: str) -> str:
-    """The operator's checkpoint, else the preferences' ("" = the shipped default)."""
-    chosen = given or prefs.setting("checkpoint", "")
-    return bpy.path.abspath(chosen) if chosen else ""
 
 
 def parse_blend_text(text: str) -> tuple[dict[str, float], list[str]]:

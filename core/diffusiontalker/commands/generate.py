@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..errors import AudioError, ConfigError, DiffusionTalkerError, OutputError
 from ..identity_choice import MATCH, parse_blend
-from ..motion import npz_path
+from ..motion import Motion, npz_path
 from ..runtime.loader import RUNTIMES
 from . import add_audio_encoder_argument
 
@@ -61,6 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "or set DIFFUSIONTALKER_THREADS)")
     parser.add_argument("--python", help="the Python that runs the worker (--runtime worker; "
                                          "default: this one)")
+    parser.add_argument("--retake", metavar="TAKE.npz",
+                        help="an earlier take of the same audio: sample only --frames again "
+                             "(with --seed), keep the rest of it exactly")
+    parser.add_argument("--frames", metavar="A:B", help="with --retake: frames A to B-1")
     add_audio_encoder_argument(parser)
 
 
@@ -161,6 +165,19 @@ def load_generator(args: argparse.Namespace, threads: int | None):
     return load_talker(args.checkpoint, args.device, runtime, python=args.python, threads=threads)
 
 
+def _retake_request(args: argparse.Namespace, jobs: list) -> Motion | None:
+    """The take to re-take (``--retake``), checked before any model is loaded."""
+    if args.retake is None:
+        if args.frames is not None:
+            raise ConfigError("--frames needs --retake TAKE.npz (the take to re-take)")
+        return None
+    if args.frames is None or len(jobs) != 1:
+        raise ConfigError("--retake needs --frames A:B and exactly one audio input")
+    if args.runtime == "worker":
+        raise ConfigError("a re-take runs the model in this process: use --runtime torch or onnx")
+    return Motion.load_npz(args.retake)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..runtime.threads import check_threads
 
@@ -168,6 +185,7 @@ def run(args: argparse.Namespace) -> int:
     threads = check_threads(args.threads, "--threads")
     inputs = audio_inputs(args.audio)
     jobs = plan_outputs(inputs, args.output, to_folder=any(Path(a).is_dir() for a in args.audio))
+    take = _retake_request(args, jobs)
     talker = load_generator(args, threads)
     report = str(getattr(talker, "device_report", ""))
     if str(args.device).strip().lower() != "cpu" or "instead" in report:
@@ -179,8 +197,15 @@ def run(args: argparse.Namespace) -> int:
             prefix = f"[{number}/{len(jobs)}] " if len(jobs) > 1 else ""
             start = time.perf_counter()
             try:
-                motion = talker.generate(str(source), identity=identity, steps=args.steps,
-                                         seed=args.seed, style_strength=args.style_strength)
+                options = dict(identity=identity, steps=args.steps, seed=args.seed,
+                               style_strength=args.style_strength)
+                if take is not None:
+                    from ..runtime.retake import parse_frames, retake
+
+                    motion = retake(talker, take, str(source), frames=parse_frames(args.frames),
+                                    **options)
+                else:
+                    motion = talker.generate(str(source), **options)
             except AudioError as exc:
                 if len(jobs) == 1:
                     raise

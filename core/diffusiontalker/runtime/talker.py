@@ -194,15 +194,15 @@ class WindowedTalker(TalkerFacts):
 
     def sample_window(self, tokens: Any, identity: Any, noise: np.ndarray, steps: int,
                       progress: Progress | None, cancel: Cancel | None,
-                      rest: np.ndarray | None = None) -> np.ndarray:
+                      hold: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """DDIM from ``noise`` ``(n, P)`` for one window; model-space ``(n, P)`` numpy.
-        ``rest`` ``(n,)``: where the window is held at the rest pose
-        (``diffusion.constraints``)."""
+        ``hold = (mask (n, 1), target (n, P))``: where and to what the window is held
+        (replacement in x̂, ``diffusion.constraints``)."""
         z = self.as_backend(np.ascontiguousarray(noise[None]))
         denoise = self.denoise
-        if rest is not None and rest.any():
-            mask = self.as_backend(np.ascontiguousarray(rest[None, :, None], np.float32))
-            denoise = replace_in_x_hat(denoise, mask, self.as_backend(self.rest_target()[None, None]))
+        if hold is not None and hold[0].any():
+            mask, target = (self.as_backend(np.ascontiguousarray(a[None], np.float32)) for a in hold)
+            denoise = replace_in_x_hat(denoise, mask, target)
         x = sample_ddim(denoise, tuple(z.shape), steps, noise=z,
                         cond=self.condition(tokens, identity), progress=progress, cancel=cancel)
         return self.as_numpy(x)[0]
@@ -222,7 +222,8 @@ class WindowedTalker(TalkerFacts):
     def generate(self, audio: Any, sample_rate: int | None = None, *,
                  identity: IdentityChoice = None, steps: int | None = None, seed: int = 0,
                  style_strength: float = 1.0, progress: Progress | None = None,
-                 cancel: Cancel | None = None, status: Status | None = None) -> Motion:
+                 cancel: Cancel | None = None, status: Status | None = None,
+                 hold: tuple[np.ndarray, np.ndarray] | None = None) -> Motion:
         """Speech -> facial motion. ``identity``: None (neutral), a name, ``{name: weight}`` or
         ``"ada=0.7,bo=0.3"`` (a convex blend), or ``"match"`` (the best library match over
         the first :data:`MATCH_SECONDS` of the audio). ``status(text)`` hears each stage in
@@ -230,7 +231,9 @@ class WindowedTalker(TalkerFacts):
 
         Audio of one window is encoded whole; longer audio is a stream of windows, each
         encoded with its own context (:meth:`window_tokens`), so progress moves from the
-        first window and ``cancel()`` is honoured before every window and every step."""
+        first window and ``cancel()`` is honoured before every window and every step.
+        ``hold = (mask (T,), target (T, P))`` holds frames to a model-space target (weight
+        ``mask``; :mod:`.retake` uses it); frames of digital silence are held at the rest pose."""
         steps = resolve_steps(steps, self.default_steps)
         say = status or (lambda text: None)
         say("reading audio")
@@ -246,7 +249,13 @@ class WindowedTalker(TalkerFacts):
                 wave[: int(MATCH_SECONDS * SAMPLE_RATE)])
         ident, weights = self.resolve_identity(identity, style_strength, match_tokens)
         width = int(self.config.denoiser.in_dim)
-        rest = silence_rest_mask(wave, num_frames, self.fps)
+        mask = silence_rest_mask(wave, num_frames, self.fps)[:, None]
+        target = np.broadcast_to(self.rest_target(), (num_frames, width)) if mask.any() else (
+            np.zeros((num_frames, width), np.float32))
+        if hold is not None:  # the caller's targets win over the rest pose
+            held = np.asarray(hold[0], np.float32).reshape(num_frames, 1)
+            target = np.where(held > 0, np.asarray(hold[1], np.float32), target)
+            mask = np.maximum(mask, held)
         total = np.zeros((num_frames, width), np.float32)
         weight_sum = np.zeros((num_frames, 1), np.float32)
         for j, (a, b) in enumerate(spans):
@@ -257,7 +266,7 @@ class WindowedTalker(TalkerFacts):
             report = None if progress is None else (
                 lambda f, j=j: progress((j + f) / len(spans)))
             x = self.sample_window(tokens, ident, start_noise(seed, a, b, width, self.fps),
-                                   steps, report, cancel, rest[a:b])
+                                   steps, report, cancel, (mask[a:b], target[a:b]))
             w = crossfade_weights(spans, j)[:, None]
             total[a:b] += x * w
             weight_sum[a:b] += w

@@ -175,12 +175,12 @@ def test_command_line_parses(where, line):
 def test_the_readme_generate_and_identities_lines_run(workdir, capsys):
     lines = [line for where, line in COMMAND_LINES if where.startswith("README.md")
              and line.split()[0] in ("generate", "identities")]
-    assert len(lines) == 2
+    assert len(lines) == 3  # generate, the re-take of its output, identities (in this order)
     for line in lines:
         for variant in variants(line):
             argv = shlex.split(variant)
             if "--runtime" in argv and argv[argv.index("--runtime") + 1] == "worker":
                 continue  # a worker process: tests/runtime/test_worker.py
             assert cli.main(argv) == 0, f"`diffusiontalker {variant}`: {capsys.readouterr().err}"
-    assert (workdir / "motion.npz").is_file()
+    assert (workdir / "motion.npz").is_file() and (workdir / "again.npz").is_file()
     assert "ada" in capsys.readouterr().out.split()

@@ -1,4 +1,4 @@
-"""A stand-in for ``api.Talker`` used by the worker tests (no model, no torch).
+"""A stand-in for a Talker (``runtime.talker.TalkerFacts``) used by the worker tests (no model, no torch).
 
 ``load_fake(checkpoint, device)`` picks a behaviour by the checkpoint name:
 ``fast`` (default), ``slow`` (many steps, honours cancel), ``stuck`` (ignores cancel),

@@ -55,7 +55,7 @@ def make_student_model(folder: Path) -> Path:
 
 def make_whisper_model(folder: Path, trim: bool = True) -> Path:
     """A tiny channels model on a random tiny Whisper encoder (stored in float16 like the
-    shipped one, ``whisper_encoder_file``), trim mode, last layer; saved and exported."""
+    shipped one, ``audio.whisper_file``), trim mode, last layer; saved and exported."""
     import torch
     from transformers import WhisperConfig
     from transformers.models.whisper.modeling_whisper import WhisperEncoder

@@ -18,7 +18,7 @@ Generation runs on a thread so that ``cancel`` is read while it runs. Anything t
 prints goes to stderr: the protocol owns the real stdout. Models are loaded by a *loader*,
 ``load(checkpoint, device) -> talker``, ``runtime.loader:load_talker`` by default (torch where
 it imports, else ONNX Runtime); the talker offers ``generate(audio, sample_rate, *, identity,
-steps, seed, style_strength, progress, cancel) -> Motion`` (the ``api.Talker`` interface).
+steps, seed, style_strength, progress, cancel) -> Motion`` (the interface of ``runtime.talker.WindowedTalker``).
 """
 
 from __future__ import annotations

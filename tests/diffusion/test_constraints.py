@@ -59,3 +59,14 @@ def test_digital_silence_rests_exactly_in_every_runtime(runtime):
     motion = talker.generate(wave, 16000, seed=0, steps=3)
     assert np.abs(motion.data[:50]).max() > 0.05  # speech still moves the face
     assert np.abs(motion.data[60 + REST_RAMP_FRAMES:]).max() < 1e-5
+
+
+def test_frame_levels_do_not_depend_on_the_block_size():
+    from diffusiontalker.diffusion.constraints import frame_levels_dbfs
+
+    wave = _speech(30.0)
+    wave[16000 * 5:16000 * 8] = 0
+    whole, blocks = frame_levels_dbfs(wave, 900, 30.0), frame_levels_dbfs(wave, 900, 30.0, 7)
+    assert np.array_equal(np.isinf(whole), np.isinf(blocks)) and np.isinf(whole).sum() == 90
+    finite = np.isfinite(whole)
+    np.testing.assert_allclose(blocks[finite], whole[finite], atol=1e-9)

@@ -29,14 +29,21 @@ REST_MIN_SECONDS = 0.25  # shorter silent gaps (e.g. a stop's closure) are left 
 REST_RAMP_FRAMES = 3
 
 
-def frame_levels_dbfs(wave: np.ndarray, num_frames: int, fps: float) -> np.ndarray:
-    """RMS level of each motion frame's audio in dBFS ``(num_frames,)`` (-inf for zeros)."""
+def frame_levels_dbfs(wave: np.ndarray, num_frames: int, fps: float,
+                      block_frames: int = 4096) -> np.ndarray:
+    """RMS level of each motion frame's audio in dBFS ``(num_frames,)`` (-inf for zeros),
+    computed ``block_frames`` at a time so an hour of audio needs no full-length temporaries."""
     wave = np.asarray(wave, np.float32).reshape(-1)
-    edges = np.round(np.arange(num_frames + 1) * SAMPLE_RATE / fps).astype(np.int64)
-    edges = np.minimum(edges, wave.size)
-    energy = np.concatenate([[0.0], np.cumsum(np.square(wave, dtype=np.float64))])
-    count = np.maximum(edges[1:] - edges[:-1], 1)
-    rms = np.sqrt((energy[edges[1:]] - energy[edges[:-1]]) / count)
+    edges = np.minimum(np.round(np.arange(num_frames + 1) * SAMPLE_RATE / fps).astype(np.int64),
+                       wave.size)
+    rms = np.zeros(num_frames, np.float64)
+    for first in range(0, num_frames, block_frames):
+        cut = edges[first: first + block_frames + 1]
+        energy = np.concatenate([[0.0], np.cumsum(np.square(wave[cut[0]:cut[-1]],
+                                                            dtype=np.float64))])
+        local = cut - cut[0]
+        count = np.maximum(local[1:] - local[:-1], 1)
+        rms[first: first + local.size - 1] = np.sqrt((energy[local[1:]] - energy[local[:-1]]) / count)
     with np.errstate(divide="ignore"):
         return 20.0 * np.log10(rms)
 

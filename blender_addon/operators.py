@@ -15,7 +15,7 @@ from diffusiontalker.identity_choice import format_blend, parse_blend
 from . import compat, jobs, operators_model, prefs, writers
 from .generate import GenerateOptions, make_job, prepare
 from .layering import LAYERING_ITEMS
-from .operators_model import _checkpoint, _job_busy, _settings  # one definition of each
+from .operators_model import _checkpoint, _job_busy, _poll_ready, _settings  # one definition each
 from .props import IDENTITY_MODES, OUTPUT_MODE_ITEMS, blend_string
 
 
@@ -106,13 +106,7 @@ class DT_OT_generate(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if _job_busy():
-            cls.poll_message_set("A job is running: wait for it or press Cancel")
-            return False
-        if not compat.sound_strips(context.scene):
-            cls.poll_message_set("Add a sound strip first (Add Audio as Strip)")
-            return False
-        return True
+        return _poll_ready(cls, context, needs_strip=True)
 
     def _explicit_steps(self) -> bool:
         """steps=N was given without use_model_steps: the caller's count wins."""

@@ -27,6 +27,18 @@ def _checkpoint(given: str) -> str:
     return bpy.path.abspath(chosen) if chosen else ""
 
 
+def _poll_ready(cls, context, needs_strip: bool = False) -> bool:
+    """An operator's ``poll``: False, with the reason on the disabled button, while a job runs
+    or, for operators that read audio, while the scene has no sound strip."""
+    if _job_busy():
+        cls.poll_message_set("A job is running: wait for it or press Cancel")
+        return False
+    if needs_strip and not compat.sound_strips(context.scene):
+        cls.poll_message_set("Add a sound strip first (Add Audio as Strip)")
+        return False
+    return True
+
+
 def _background_or_blocking(job, blocking: bool) -> str:
     if blocking or bpy.app.background:
         jobs.run_blocking(job)
@@ -49,10 +61,7 @@ class DT_OT_load_model(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if _job_busy():
-            cls.poll_message_set("A job is running")
-            return False
-        return True
+        return _poll_ready(cls, context)
 
     def execute(self, context):
         ckpt, device = _checkpoint(self.checkpoint), prefs.setting("device", "AUTO")
@@ -87,13 +96,7 @@ class DT_OT_match_identity(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if _job_busy():
-            cls.poll_message_set("A job is running")
-            return False
-        if not compat.sound_strips(context.scene):
-            cls.poll_message_set("Add a sound strip first (Add Audio as Strip)")
-            return False
-        return True
+        return _poll_ready(cls, context, needs_strip=True)
 
     def execute(self, context):
         from .audio import SAMPLE_RATE, strip_audio

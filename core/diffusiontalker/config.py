@@ -252,9 +252,26 @@ class StudentConfig(ConfigBase):
 
 
 # --- training -----------------------------------------------------------------------------
+class RunFiles:
+    """A training run's resumable state and its log, beside its output ``out``."""
+
+    RUN: ClassVar[str]  # "train" or "distill"
+    out: str
+
+    @property
+    def state_path(self) -> Path:
+        return Path(self.out).with_suffix(f".{self.RUN}-state.safetensors")
+
+    @property
+    def log_path(self) -> Path:
+        return Path(self.out).with_suffix(f".{self.RUN}.jsonl")
+
+
 @dataclass
-class TrainConfig(ConfigBase):
+class TrainConfig(ConfigBase, RunFiles):
     """Teacher training settings (the model's size comes from ``preset``)."""
+
+    RUN: ClassVar[str] = "train"
 
     data: str
     out: str
@@ -290,18 +307,13 @@ class TrainConfig(ConfigBase):
         _require(self.steps >= 1 and self.batch_size >= 1,
                  "steps and batch_size must be at least 1")
 
-    @property
-    def state_path(self) -> Path:
-        return Path(self.out).with_suffix(".train-state.safetensors")
-
-    @property
-    def log_path(self) -> Path:
-        return Path(self.out).with_suffix(".train.jsonl")
 
 
 @dataclass
-class DistillConfig(ConfigBase):
+class DistillConfig(ConfigBase, RunFiles):
     """Progressive distillation settings (Salimans & Ho 2022): halve the steps each round."""
+
+    RUN: ClassVar[str] = "distill"
 
     teacher: str
     out: str
@@ -320,13 +332,6 @@ class DistillConfig(ConfigBase):
     cache_dir: str | None = None
     device: str = "cpu"
 
-    @property
-    def state_path(self) -> Path:
-        return Path(self.out).with_suffix(".distill-state.safetensors")
-
-    @property
-    def log_path(self) -> Path:
-        return Path(self.out).with_suffix(".distill.jsonl")
 
 
 def check_resume(saved: TrainConfig, current: TrainConfig) -> None:

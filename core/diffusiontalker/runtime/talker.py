@@ -250,8 +250,7 @@ class WindowedTalker(TalkerFacts):
         ident, weights = self.resolve_identity(identity, style_strength, match_tokens)
         width = int(self.config.denoiser.in_dim)
         mask = silence_rest_mask(wave, num_frames, self.fps)[:, None]
-        target = np.broadcast_to(self.rest_target(), (num_frames, width)) if mask.any() else (
-            np.zeros((num_frames, width), np.float32))
+        target = np.broadcast_to(self.rest_target(), (num_frames, width))
         if hold is not None:  # the caller's targets win over the rest pose
             held = np.asarray(hold[0], np.float32).reshape(num_frames, 1)
             target = np.where(held > 0, np.asarray(hold[1], np.float32), target)

@@ -29,6 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--closed-mm", type=float, default=2.0,
                    help="lips count as closed below this aperture (mm)")
     p.add_argument("--json", default=None, help="write the per-clip results here")
+    p.add_argument("--runtime", choices=("torch", "onnx"), default="torch",
+                   help="check the torch model (default) or the shipped files' ONNX export")
     add_audio_encoder_argument(p)
 
 
@@ -47,14 +49,23 @@ def _clip_list(items: list[str]) -> list[tuple[Path, str]]:
 def run(args: argparse.Namespace) -> int:
     from . import require_extra, require_torch
 
-    require_torch("check-speech")
+    if args.runtime == "torch":
+        require_torch("check-speech")
     require_extra("check-speech", "check-speech", "pocketsphinx")
-    from ..api import load_model
     from ..audio.loading import SAMPLE_RATE, load_audio
     from ..errors import AudioError, DiffusionTalkerError
     from ..evaluation.speech_check import align_phones, check_motion, demo_head_aperture
 
-    talker = load_model(args.checkpoint, audio_encoder=args.audio_encoder)
+    if args.runtime == "onnx":
+        if args.audio_encoder:
+            raise DiffusionTalkerError("--audio-encoder needs --runtime torch")
+        from ..runtime.loader import load_talker
+
+        talker = load_talker(args.checkpoint, "cpu", "onnx")
+    else:
+        from ..api import load_model
+
+        talker = load_model(args.checkpoint, audio_encoder=args.audio_encoder)
     if talker.space != "channels":
         raise DiffusionTalkerError("check-speech measures channel models on the demo head")
     aperture_of = demo_head_aperture(talker.channels)

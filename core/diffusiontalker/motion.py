@@ -69,6 +69,9 @@ class Motion:
     data: np.ndarray
     channels: tuple[str, ...] | None = None
     identity: dict[str, float] = field(default_factory=dict)
+    # what the user should hear about how this take was made (e.g. "the transcript did not
+    # match the audio; generated without it"); not saved in the .npz
+    notes: list[str] = field(default_factory=list, compare=False)
 
     def __post_init__(self) -> None:
         self.data = np.asarray(self.data, dtype=np.float32)

@@ -14,13 +14,13 @@ LAYERS = {
     0: {"errors", "paths"},
     1: {"config", "channels", "motion", "identity_choice"},  # torch-free facts every runtime shares
     2: {"audio", "diffusion", "bake", "head"},
-    3: {"network", "datasets", "synth"},
+    3: {"network", "datasets", "synth", "direction", "capture"},
     4: {"runtime", "training"},
     5: {"evaluation", "api"},
     6: {"commands", "cli"},
     7: {"__main__"},
 }
-SAME_LAYER_ALLOWED = {("synth", "head"), ("training", "datasets")}
+SAME_LAYER_ALLOWED = {("synth", "head"), ("training", "datasets"), ("datasets", "capture")}
 GENERATION = ("diffusiontalker.api", "diffusiontalker.runtime.loader",
               "diffusiontalker.runtime.torch_talker", "diffusiontalker.runtime.onnx_talker",
               "diffusiontalker.runtime.client", "diffusiontalker.runtime.worker")

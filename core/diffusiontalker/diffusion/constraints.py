@@ -83,3 +83,17 @@ def replace_in_x_hat(denoise: Callable[[Any, Any, Any], Any], mask: Any,
         return x_hat + mask * (target - x_hat)
 
     return constrained
+
+
+def compose_replacements(mask: np.ndarray, target: np.ndarray, mask2: np.ndarray,
+                         target2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One replacement equal to ``(mask, target)`` followed by ``(mask2, target2)`` (the second
+    wins where its weight is 1): ``x + m (t − x)`` then ``+ m₂ (t₂ − ·)`` is ``x + M (T − x)``
+    with ``M = 1 − (1 − m)(1 − m₂)`` and ``T = (m (1 − m₂) t + m₂ t₂) / M`` (``T = t`` where
+    ``M = 0``, where it does not matter). Arrays broadcast to ``(frames, width)``."""
+    m1, m2 = np.asarray(mask, np.float32), np.asarray(mask2, np.float32)
+    combined = 1.0 - (1.0 - m1) * (1.0 - m2)
+    mixed = m1 * (1.0 - m2) * target + m2 * target2
+    safe = np.where(combined > 0, combined, 1.0)
+    out = np.where(combined > 0, mixed / safe, np.broadcast_to(target, mixed.shape))
+    return combined.astype(np.float32), out.astype(np.float32)

@@ -234,16 +234,30 @@ class WorkerClient:
         """Ask the running ``generate`` to stop (thread-safe; it raises ``CancelledError``)."""
         self._cancel.set()
 
-    def generate(self, audio: np.ndarray, sample_rate: int, *, identity: Any = None,
-                 steps: int | None = None, seed: int = 0, style_strength: float = 1.0,
-                 progress: Callable[[float], None] | None = None,
-                 cancel: Callable[[], bool] | None = None,
-                 status: Callable[[str], None] | None = None) -> Motion:
+    def generate(self, audio: np.ndarray, sample_rate: int, *, seed: int = 0,
+                 **options: Any) -> Motion:
         """Generate motion in the worker; blocks, so call it off Blender's main thread.
+        Options as :meth:`generate_takes`'."""
+        return self._generate(audio, sample_rate, {"seed": int(seed)}, **options)[0]
 
-        ``progress(fraction)`` is called for each progress message; ``cancel()`` is polled
-        (as is :meth:`cancel`). Raises the worker's error class, or ``CancelledError``.
+    def generate_takes(self, audio: np.ndarray, sample_rate: int, *, seeds: Any = (0,),
+                       **options: Any) -> list[Motion]:
+        """One take per seed, sampled together in the worker (``WindowedTalker.generate_takes``)."""
+        return self._generate(audio, sample_rate, {"seeds": [int(s) for s in seeds]}, **options)
+
+    def _generate(self, audio: np.ndarray, sample_rate: int, which: dict[str, Any], *,
+                  identity: Any = None, steps: int | None = None, style_strength: float = 1.0,
+                  keys: Any = None, transcript: str | None = None,
+                  progress: Callable[[float], None] | None = None,
+                  cancel: Callable[[], bool] | None = None,
+                  status: Callable[[str], None] | None = None) -> list[Motion]:
+        """``progress(fraction)`` is called for each progress message; ``cancel()`` is polled
+        (as is :meth:`cancel`). ``keys`` (``direction.keys`` format) and ``transcript`` travel
+        as JSON. Raises the worker's error class, or ``CancelledError``.
         """
+        from ..direction.keys import parse_keys
+
+        key_dicts = [k.to_dict() for k in parse_keys(keys)] or None
         if self._last_load is None:
             raise WorkerError("no model is loaded in the worker: call load() first")
         if not self.alive:  # e.g. killed by an earlier cancel: start again, reload
@@ -252,9 +266,12 @@ class WorkerClient:
         self._cancel.clear()
         rid = self._new_id()
         wave = np.ascontiguousarray(np.asarray(audio, dtype=np.float32))
-        self._send({"type": "generate", "id": rid, "sample_rate": int(sample_rate),
-                    "identity": identity, "steps": steps, "seed": int(seed),
-                    "style_strength": float(style_strength)}, {"audio": wave})
+        header = {"type": "generate", "id": rid, "sample_rate": int(sample_rate),
+                  "identity": identity, "steps": steps, "style_strength": float(style_strength),
+                  **which}
+        header.update({k: v for k, v in (("keys", key_dicts), ("transcript", transcript))
+                       if v is not None})
+        self._send(header, {"audio": wave})
         cancelled_at: float | None = None
         while True:
             msg = self._next_reply(rid, timeout=0.05)
@@ -279,9 +296,12 @@ class WorkerClient:
             self._raise_for(msg)
             h = msg.header
             self.last_device = h.get("device")
-            return Motion(float(h["fps"]), h["space"], msg.arrays["motion"],
-                          None if h.get("channels") is None else tuple(h["channels"]),
-                          identity=dict(h.get("identity") or {}))
+            data = msg.arrays["motion"]
+            takes = data if "seeds" in which else data[None]
+            return [Motion(float(h["fps"]), h["space"], take,
+                           None if h.get("channels") is None else tuple(h["channels"]),
+                           identity=dict(h.get("identity") or {}),
+                           notes=[str(n) for n in h.get("notes") or []]) for take in takes]
 
 
 class WorkerTalker(TalkerFacts):
@@ -312,15 +332,15 @@ class WorkerTalker(TalkerFacts):
 
         return load_audio(audio, sample_rate), SAMPLE_RATE
 
-    def generate(self, audio: Any, sample_rate: int | None = None, *, identity: Any = None,
-                 steps: int | None = None, seed: int = 0, style_strength: float = 1.0,
-                 progress: Callable[[float], None] | None = None,
-                 cancel: Callable[[], bool] | None = None,
-                 status: Callable[[str], None] | None = None) -> Motion:
+    def generate(self, audio: Any, sample_rate: int | None = None, *, seed: int = 0,
+                 **options: Any) -> Motion:
         wave, rate = self._wave(audio, sample_rate)
-        return self.client.generate(wave, rate, identity=identity, steps=steps, seed=seed,
-                                    style_strength=style_strength, progress=progress,
-                                    cancel=cancel, status=status)
+        return self.client.generate(wave, rate, seed=seed, **options)
+
+    def generate_takes(self, audio: Any, sample_rate: int | None = None, *,
+                       seeds: Any = (0,), **options: Any) -> list[Motion]:
+        wave, rate = self._wave(audio, sample_rate)
+        return self.client.generate_takes(wave, rate, seeds=seeds, **options)
 
     def match_identity(self, audio: Any, sample_rate: int | None = None,
                        top_k: int = 3) -> list[tuple[str, float]]:

@@ -152,7 +152,8 @@ class OrtTalker(WindowedTalker):
 
     # -- the sampler's callables --------------------------------------------------------
     def condition(self, tokens: np.ndarray, identity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return np.ascontiguousarray(tokens), np.asarray(identity, np.float32)[None]
+        rows = np.repeat(np.asarray(identity, np.float32)[None], tokens.shape[0], axis=0)
+        return np.ascontiguousarray(tokens), rows
 
     def denoise(self, z: np.ndarray, u: np.ndarray, cond: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         """``x̂(z_u, u, c)``: one run of the exported denoiser (the sampler's callable)."""

@@ -26,16 +26,17 @@ in every runtime**. The denoised model-space motion is decoded in slices of
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..audio.loading import SAMPLE_RATE, load_audio
 from ..config import ModelConfig
-from ..diffusion.constraints import replace_in_x_hat, silence_rest_mask
+from ..diffusion.constraints import compose_replacements, replace_in_x_hat, silence_rest_mask
 from ..diffusion.samplers import sample_ddim
 from ..diffusion.windows import crossfade_weights, window_spans
+from ..direction.keys import default_ease, key_arrays, parse_keys
 from ..errors import CancelledError, ConfigError
 from ..identity_choice import MATCH, IdentityChoice, blend_rows, blend_weights, check_style_strength
 from ..motion import Motion, require_finite
@@ -84,7 +85,8 @@ def status_kwarg(talker: Any, status: Status | None) -> dict[str, Any]:
     import inspect
 
     try:
-        takes = "status" in inspect.signature(talker.generate).parameters
+        parameters = inspect.signature(talker.generate).parameters.values()
+        takes = any(p.name == "status" or p.kind is p.VAR_KEYWORD for p in parameters)
     except (TypeError, ValueError):
         takes = False
     return {"status": status} if takes and status is not None else {}
@@ -192,20 +194,26 @@ class WindowedTalker(TalkerFacts):
         return np.asarray(self.encode(np.zeros((1, self.config.motion.dim), np.float32))[0],
                           np.float32)
 
+    def repeat_batch(self, tokens: Any, count: int) -> Any:
+        """``tokens`` ``(1, n, d)`` repeated to ``(count, n, d)`` (one row per take)."""
+        return np.repeat(tokens, count, axis=0)
+
     def sample_window(self, tokens: Any, identity: Any, noise: np.ndarray, steps: int,
                       progress: Progress | None, cancel: Cancel | None,
                       hold: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-        """DDIM from ``noise`` ``(n, P)`` for one window; model-space ``(n, P)`` numpy.
-        ``hold = (mask (n, 1), target (n, P))``: where and to what the window is held
-        (replacement in x̂, ``diffusion.constraints``)."""
-        z = self.as_backend(np.ascontiguousarray(noise[None]))
+        """DDIM from ``noise`` ``(B, n, P)`` (one row per take) for one window; model-space
+        ``(B, n, P)`` numpy. ``hold = (mask (n, 1 or P), target (n, P))``: where and to what the
+        window is held (replacement in x̂, ``diffusion.constraints``)."""
+        z = self.as_backend(np.ascontiguousarray(noise, np.float32))
+        if noise.shape[0] > 1:
+            tokens = self.repeat_batch(tokens, noise.shape[0])
         denoise = self.denoise
         if hold is not None and hold[0].any():
             mask, target = (self.as_backend(np.ascontiguousarray(a[None], np.float32)) for a in hold)
             denoise = replace_in_x_hat(denoise, mask, target)
         x = sample_ddim(denoise, tuple(z.shape), steps, noise=z,
                         cond=self.condition(tokens, identity), progress=progress, cancel=cancel)
-        return self.as_numpy(x)[0]
+        return self.as_numpy(x)
 
     def window_tokens(self, wave: np.ndarray, a: int, b: int) -> Any:
         """Audio tokens ``(1, b - a, d)`` of frames ``[a, b)``, computed from the audio of those
@@ -219,26 +227,52 @@ class WindowedTalker(TalkerFacts):
         last = int(tokens.shape[1]) - 1  # rounding may leave the final frame one short
         return tokens[:, [min(i - first, last) for i in range(a, b)]]
 
-    def generate(self, audio: Any, sample_rate: int | None = None, *,
-                 identity: IdentityChoice = None, steps: int | None = None, seed: int = 0,
-                 style_strength: float = 1.0, progress: Progress | None = None,
-                 cancel: Cancel | None = None, status: Status | None = None,
-                 hold: tuple[np.ndarray, np.ndarray] | None = None) -> Motion:
+    def key_constraint(self, keys: Any, num_frames: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Keys (``direction.keys`` format) as a model-space ``(weight (T, P), target (T, P))``,
+        or None without keys. ConfigError for a model whose motion is not channel weights."""
+        parsed = parse_keys(keys)
+        if not parsed:
+            return None
+        if self.channels is None or self.config.motion.pca_components:
+            raise ConfigError("keys name channels, but this model's motion is "
+                              f"{self.space} (keys need a model of channel weights)")
+        weight, values = key_arrays(parsed, num_frames, self.channels, default_ease(self.fps))
+        return weight, np.asarray(self.encode(values), np.float32)
+
+    def generate(self, audio: Any, sample_rate: int | None = None, *, seed: int = 0,
+                 **options: Any) -> Motion:
         """Speech -> facial motion. ``identity``: None (neutral), a name, ``{name: weight}`` or
         ``"ada=0.7,bo=0.3"`` (a convex blend), or ``"match"`` (the best library match over
-        the first :data:`MATCH_SECONDS` of the audio). ``status(text)`` hears each stage in
-        words: "reading audio", "sampling window k/n", "decoding".
+        the first :data:`MATCH_SECONDS` of the audio). ``keys``: channel values to pass
+        through (``direction.keys``: ``[{"frame": 30, "channels": {"jawOpen": 0.0}}, ...]``).
+        ``status(text)`` hears each stage in words: "reading audio", "sampling window k/n",
+        "decoding". The other options are :meth:`generate_takes`'."""
+        return self.generate_takes(audio, sample_rate, seeds=[seed], **options)[0]
+
+    def generate_takes(self, audio: Any, sample_rate: int | None = None, *,
+                       seeds: Sequence[int] = (0,), identity: IdentityChoice = None,
+                       steps: int | None = None, style_strength: float = 1.0, keys: Any = None,
+                       progress: Progress | None = None, cancel: Cancel | None = None,
+                       status: Status | None = None,
+                       hold: tuple[np.ndarray, np.ndarray] | None = None) -> list[Motion]:
+        """One take per seed, sampled together (the audio encoded once, the denoiser batched
+        over the takes); take ``i`` is the :meth:`generate` of ``seeds[i]`` up to float rounding.
 
         Audio of one window is encoded whole; longer audio is a stream of windows, each
         encoded with its own context (:meth:`window_tokens`), so progress moves from the
         first window and ``cancel()`` is honoured before every window and every step.
         ``hold = (mask (T,), target (T, P))`` holds frames to a model-space target (weight
-        ``mask``; :mod:`.retake` uses it); frames of digital silence are held at the rest pose."""
+        ``mask``; :mod:`.retake` uses it); ``keys`` too, per channel; frames of digital silence
+        are held at the rest pose (``diffusion.constraints``)."""
+        seeds = [int(s) for s in seeds]
+        if not seeds:
+            raise ConfigError("at least one seed is needed (one take per seed)")
         steps = resolve_steps(steps, self.default_steps)
         say = status or (lambda text: None)
         say("reading audio")
         wave = load_audio(audio, sample_rate)
         num_frames = self.num_frames(wave)
+        keyed = self.key_constraint(keys, num_frames)
         spans = self.windows(num_frames)
         if progress is not None:
             progress(0.0)
@@ -252,10 +286,12 @@ class WindowedTalker(TalkerFacts):
         mask = silence_rest_mask(wave, num_frames, self.fps)[:, None]
         target = np.broadcast_to(self.rest_target(), (num_frames, width))
         if hold is not None:  # the caller's targets win over the rest pose
-            held = np.asarray(hold[0], np.float32).reshape(num_frames, 1)
-            target = np.where(held > 0, np.asarray(hold[1], np.float32), target)
-            mask = np.maximum(mask, held)
-        total = np.zeros((num_frames, width), np.float32)
+            mask, target = compose_replacements(
+                mask, target, np.asarray(hold[0], np.float32).reshape(num_frames, 1),
+                np.asarray(hold[1], np.float32))
+        if keyed is not None:
+            mask, target = compose_replacements(mask, target, *keyed)
+        total = np.zeros((len(seeds), num_frames, width), np.float32)
         weight_sum = np.zeros((num_frames, 1), np.float32)
         for j, (a, b) in enumerate(spans):
             if cancel is not None and cancel():
@@ -264,16 +300,21 @@ class WindowedTalker(TalkerFacts):
             tokens = whole[:, a:b] if whole is not None else self.window_tokens(wave, a, b)
             report = None if progress is None else (
                 lambda f, j=j: progress((j + f) / len(spans)))
-            x = self.sample_window(tokens, ident, start_noise(seed, a, b, width, self.fps),
-                                   steps, report, cancel, (mask[a:b], target[a:b]))
+            noise = np.stack([start_noise(s, a, b, width, self.fps) for s in seeds])
+            x = self.sample_window(tokens, ident, noise, steps, report, cancel,
+                                   (mask[a:b], target[a:b]))
             w = crossfade_weights(spans, j)[:, None]
-            total[a:b] += x * w
+            total[:, a:b] += x * w
             weight_sum[a:b] += w
         say("decoding")
-        blended = total / weight_sum
-        data = np.empty((num_frames, self.config.motion.dim), np.float32)
-        for a in range(0, num_frames, DECODE_FRAMES):
-            data[a:a + DECODE_FRAMES] = self.decode(blended[a:a + DECODE_FRAMES])
-        require_finite(data, "the generated motion", "the model produced NaN or infinity; try "
-                       "another step count or a lower style strength, and check the checkpoint")
-        return self.motion(data, weights)
+        takes = []
+        for blended in total:
+            blended /= weight_sum
+            data = np.empty((num_frames, self.config.motion.dim), np.float32)
+            for a in range(0, num_frames, DECODE_FRAMES):
+                data[a:a + DECODE_FRAMES] = self.decode(blended[a:a + DECODE_FRAMES])
+            require_finite(data, "the generated motion", "the model produced NaN or infinity; "
+                           "try another step count or a lower style strength, and check the "
+                           "checkpoint")
+            takes.append(self.motion(data, weights))
+        return takes

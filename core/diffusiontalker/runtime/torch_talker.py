@@ -92,8 +92,12 @@ class Talker(WindowedTalker):
     def condition(self, tokens: torch.Tensor, identity: torch.Tensor) -> Conditioning:
         """The window's conditioning, with the cross-attention's per-window part computed once
         (``Denoiser.prepare_audio``) instead of at every step."""
+        batch = int(tokens.shape[0])
         return Conditioning(self.model.denoiser.prepare_audio(tokens),
-                            identity[None].to(self.device))
+                            identity[None].to(self.device).expand(batch, -1))
+
+    def repeat_batch(self, tokens: torch.Tensor, count: int) -> torch.Tensor:
+        return tokens.expand(count, *tokens.shape[1:])
 
     @torch.no_grad()
     def denoise(self, z: torch.Tensor, u: torch.Tensor, cond: Conditioning) -> torch.Tensor:

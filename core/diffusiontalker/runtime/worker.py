@@ -7,9 +7,10 @@ Started by :class:`diffusiontalker.runtime.client.WorkerClient` (or by hand as
 - ``load {checkpoint, device, precision}`` -> ``loaded {device: {...}, runtime, model_config}``
   (+ ``template`` for vertex models); ``model_config`` is ``ModelConfig.to_dict()``, from which
   the client derives every fact of the model (``runtime.talker.TalkerFacts``)
-- ``generate {sample_rate, identity, steps, seed, style_strength} + audio`` ->
-  ``progress {fraction}`` or ``progress {status}``* then ``result {fps, space, channels, identity, device} + motion``,
-  or ``cancelled``, or ``error {kind, message}``
+- ``generate {sample_rate, identity, steps, seed | seeds, style_strength[, keys][, transcript]}
+  + audio`` -> ``progress {fraction}`` or ``progress {status}``* then ``result {fps, space,
+  channels, identity, device, notes} + motion`` (with ``seeds``: one take per seed, stacked
+  on a first axis), or ``cancelled``, or ``error {kind, message}``
 - ``match {sample_rate, top_k} + audio`` -> ``matched {matches: [[name, cosine], ...]}``
 - ``cancel {id}``: stops the running generation at its next step (no reply of its own)
 - ``shutdown`` -> ``bye``, then the process exits (it also exits when stdin closes)
@@ -33,6 +34,8 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
+
+import numpy as np
 
 from .. import __version__
 from ..errors import CancelledError, DiffusionTalkerError, error_classes
@@ -174,21 +177,29 @@ class WorkerServer:
             if choice != self.choice:  # the CPU fallback after a device error
                 self.talker = resolve_loader(self.loader_spec)(self.checkpoint, choice.device)
                 self.choice = choice
+            options = dict(identity=h.get("identity"), steps=h.get("steps"),
+                           style_strength=float(h.get("style_strength", 1.0)),
+                           progress=progress, cancel=job.cancel.is_set,
+                           **status_kwarg(self.talker, status))
+            options.update({k: h[k] for k in ("keys", "transcript") if h.get(k) is not None})
             with choice.autocast():
-                return self.talker.generate(
-                    msg.arrays["audio"], h.get("sample_rate"), identity=h.get("identity"),
-                    steps=h.get("steps"), seed=int(h.get("seed", 0)),
-                    style_strength=float(h.get("style_strength", 1.0)),
-                    progress=progress, cancel=job.cancel.is_set, **status_kwarg(self.talker, status))
+                if "seeds" in h:
+                    return self.talker.generate_takes(msg.arrays["audio"], h.get("sample_rate"),
+                                                      seeds=list(h["seeds"]), **options)
+                return [self.talker.generate(msg.arrays["audio"], h.get("sample_rate"),
+                                             seed=int(h.get("seed", 0)), **options)]
 
         try:
-            motion, choice = run_with_cpu_fallback(run, self.choice)
+            motions, choice = run_with_cpu_fallback(run, self.choice)
             if job.cancel.is_set():
                 raise CancelledError("generation was cancelled")
+            motion = motions[0]
             header = {"type": "result", "id": job.id, "fps": float(motion.fps),
                       "space": motion.space, "channels": _list_or_none(motion.channels),
-                      "identity": dict(motion.identity), "device": choice.to_dict()}
-            final: tuple[dict, dict | None] = (header, {"motion": motion.data})
+                      "identity": dict(motion.identity), "device": choice.to_dict(),
+                      "notes": list(motion.notes)}
+            data = np.stack([m.data for m in motions]) if "seeds" in h else motion.data
+            final: tuple[dict, dict | None] = (header, {"motion": data})
         except CancelledError as exc:
             if job.cancel.is_set():
                 final = ({"type": "cancelled", "id": job.id}, None)

@@ -1,0 +1,1 @@
+"""Directing a take: constraints the sampler honours (keys, transcript closures), torch-free."""

@@ -100,3 +100,18 @@ def motion_on_strip(
     frames = audible_frames(timing)
     times = frame_audio_times(frames, timing, fps) - motion_start_s
     return frames, resample_motion(data, motion_fps, times)
+
+
+def motion_frames_of(frames: np.ndarray, timing: StripTiming, fps: float, motion_start_s: float,
+                     motion_fps: float) -> np.ndarray:
+    """The (fractional) model frame heard at each scene frame: the inverse of
+    :func:`scene_frames_of` (keys the animator set in the scene, as model frames)."""
+    return (frame_audio_times(frames, timing, fps) - motion_start_s) * motion_fps
+
+
+def scene_frames_of(motion_frames: np.ndarray, timing: StripTiming, fps: float,
+                    motion_start_s: float, motion_fps: float) -> np.ndarray:
+    """The (fractional) scene frame at which model frame ``i`` (audio time ``motion_start_s +
+    i / motion_fps``) plays: ``content_start + (t - sound_offset) * fps``."""
+    times = motion_start_s + np.asarray(motion_frames, np.float64) / motion_fps
+    return timing.content_start + (times - timing.sound_offset) * fps

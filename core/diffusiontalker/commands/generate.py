@@ -65,6 +65,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="an earlier take of the same audio: sample only --frames again "
                              "(with --seed), keep the rest of it exactly")
     parser.add_argument("--frames", metavar="A:B", help="with --retake: frames A to B-1")
+    parser.add_argument("--keys", metavar="KEYS.json",
+                        help="channel values the take must pass through: a JSON list like "
+                             '[{"frame": 30, "channels": {"jawOpen": 0.0}}, {"start": 60, '
+                             '"end": 70, "channels": {"mouthSmileLeft": 0.6}, "weight": 1.0}] '
+                             "(frames at the model's fps from the audio start, end included; "
+                             "weight 1 = hard, less = soft)")
+    parser.add_argument("--takes", type=int, default=1, metavar="N",
+                        help="N takes with seeds SEED..SEED+N-1, sampled together; writes "
+                             "OUT_0.npz ... OUT_{N-1}.npz (one motion file per take)")
+    text = parser.add_mutually_exclusive_group()
+    text.add_argument("--transcript", metavar="TEXT",
+                      help="what is said (English): aligned to the audio, it makes /p b m/ "
+                           "close, /f v/ tuck and rounded vowels pucker; if it does not match "
+                           "the audio you are told and the take is made without it")
+    text.add_argument("--transcript-file", metavar="FILE", help="the transcript in a text file")
     add_audio_encoder_argument(parser)
 
 
@@ -173,9 +188,36 @@ def _retake_request(args: argparse.Namespace, jobs: list) -> Motion | None:
         return None
     if args.frames is None or len(jobs) != 1:
         raise ConfigError("--retake needs --frames A:B and exactly one audio input")
-    if args.runtime == "worker":
-        raise ConfigError("a re-take runs the model in this process: use --runtime torch or onnx")
     return Motion.load_npz(args.retake)
+
+
+def take_paths(target: Path, count: int) -> list[Path]:
+    """``OUT.npz`` for one take, else ``OUT_0.npz`` ... ``OUT_{count-1}.npz``."""
+    if count == 1:
+        return [target]
+    return [target.with_name(f"{target.stem}_{i}{target.suffix}") for i in range(count)]
+
+
+def _direction(args: argparse.Namespace) -> dict:
+    """``keys`` and ``transcript`` options, read and checked before any model is loaded."""
+    options: dict = {}
+    if args.takes < 1:
+        raise ConfigError(f"--takes must be at least 1, got {args.takes}")
+    if args.takes > 1 and args.retake is not None:
+        raise ConfigError("--takes and --retake do not combine: re-take one range at a time")
+    if args.keys is not None:
+        from ..direction.keys import load_keys
+
+        options["keys"] = load_keys(args.keys)
+    if args.transcript_file is not None:
+        try:
+            options["transcript"] = Path(args.transcript_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the transcript file {args.transcript_file}: "
+                              f"{getattr(exc, 'strerror', None) or exc}") from None
+    elif args.transcript is not None:
+        options["transcript"] = args.transcript
+    return options
 
 
 def run(args: argparse.Namespace) -> int:
@@ -185,6 +227,7 @@ def run(args: argparse.Namespace) -> int:
     threads = check_threads(args.threads, "--threads")
     inputs = audio_inputs(args.audio)
     jobs = plan_outputs(inputs, args.output, to_folder=any(Path(a).is_dir() for a in args.audio))
+    direction = _direction(args)
     take = _retake_request(args, jobs)
     talker = load_generator(args, threads)
     report = str(getattr(talker, "device_report", ""))
@@ -197,26 +240,34 @@ def run(args: argparse.Namespace) -> int:
             prefix = f"[{number}/{len(jobs)}] " if len(jobs) > 1 else ""
             start = time.perf_counter()
             try:
-                options = dict(identity=identity, steps=args.steps, seed=args.seed,
-                               style_strength=args.style_strength)
+                options = dict(identity=identity, steps=args.steps,
+                               style_strength=args.style_strength, **direction)
                 if take is not None:
                     from ..runtime.retake import parse_frames, retake
 
-                    motion = retake(talker, take, str(source), frames=parse_frames(args.frames),
-                                    **options)
+                    motions = [retake(talker, take, str(source), frames=parse_frames(args.frames),
+                                      seed=args.seed, **options)]
+                elif args.takes > 1:
+                    motions = talker.generate_takes(
+                        str(source), seeds=range(args.seed, args.seed + args.takes), **options)
                 else:
-                    motion = talker.generate(str(source), **options)
+                    motions = [talker.generate(str(source), seed=args.seed, **options)]
             except AudioError as exc:
                 if len(jobs) == 1:
                     raise
                 failed.append(source.name)
                 print(f"{prefix}skipped {source}: {exc}", file=sys.stderr)
                 continue
-            written = motion.save_npz(target)
-            who = ", ".join(f"{k}={v:.2f}" for k, v in motion.identity.items()) or "neutral"
-            took = f" in {time.perf_counter() - start:.2f} s" if len(jobs) > 1 else ""
-            print(f"{prefix}wrote {written}: {motion.num_frames} frames at {motion.fps:g} fps "
-                  f"({motion.space}), identity {who}{took}", file=sys.stderr)
+            for note in motions[0].notes:
+                print(f"{prefix}note: {note}", file=sys.stderr)
+            for number_of_take, (motion, path) in enumerate(
+                    zip(motions, take_paths(target, len(motions)), strict=True)):
+                written = motion.save_npz(path)
+                who = ", ".join(f"{k}={v:.2f}" for k, v in motion.identity.items()) or "neutral"
+                took = f" in {time.perf_counter() - start:.2f} s" if len(jobs) > 1 else ""
+                seed = f", seed {args.seed + number_of_take}" if len(motions) > 1 else ""
+                print(f"{prefix}wrote {written}: {motion.num_frames} frames at {motion.fps:g} "
+                      f"fps ({motion.space}), identity {who}{seed}{took}", file=sys.stderr)
     finally:
         if hasattr(talker, "close"):
             talker.close()

@@ -245,7 +245,14 @@ class WorkerClient:
         """One take per seed, sampled together in the worker (``WindowedTalker.generate_takes``)."""
         return self._generate(audio, sample_rate, {"seeds": [int(s) for s in seeds]}, **options)
 
+    def retake(self, audio: np.ndarray, sample_rate: int, take: Motion, *,
+               frames: tuple[int, int], seed: int, **options: Any) -> Motion:
+        """``runtime.retake.retake`` run by the worker's own Talker."""
+        which = {"seed": int(seed), "frames": [int(f) for f in frames]}
+        return self._generate(audio, sample_rate, which, take=take.data, **options)[0]
+
     def _generate(self, audio: np.ndarray, sample_rate: int, which: dict[str, Any], *,
+                  take: np.ndarray | None = None,
                   identity: Any = None, steps: int | None = None, style_strength: float = 1.0,
                   keys: Any = None, transcript: str | None = None,
                   progress: Callable[[float], None] | None = None,
@@ -271,7 +278,10 @@ class WorkerClient:
                   **which}
         header.update({k: v for k, v in (("keys", key_dicts), ("transcript", transcript))
                        if v is not None})
-        self._send(header, {"audio": wave})
+        arrays = {"audio": wave}
+        if take is not None:
+            arrays["take"] = np.ascontiguousarray(take, np.float32)
+        self._send(header, arrays)
         cancelled_at: float | None = None
         while True:
             msg = self._next_reply(rid, timeout=0.05)
@@ -341,6 +351,11 @@ class WorkerTalker(TalkerFacts):
                        seeds: Any = (0,), **options: Any) -> list[Motion]:
         wave, rate = self._wave(audio, sample_rate)
         return self.client.generate_takes(wave, rate, seeds=seeds, **options)
+
+    def retake(self, take: Motion, audio: Any, sample_rate: int | None = None, *,
+               frames: tuple[int, int], seed: int, **options: Any) -> Motion:
+        wave, rate = self._wave(audio, sample_rate)
+        return self.client.retake(wave, rate, take, frames=frames, seed=seed, **options)
 
     def match_identity(self, audio: Any, sample_rate: int | None = None,
                        top_k: int = 3) -> list[tuple[str, float]]:

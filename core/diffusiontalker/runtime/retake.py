@@ -53,6 +53,9 @@ def retake(talker: WindowedTalker, take: Motion, audio: Any, sample_rate: int | 
     from ..audio.loading import SAMPLE_RATE, load_audio
 
     if not isinstance(talker, WindowedTalker):
+        if hasattr(talker, "retake"):  # a worker: its own Talker runs this function
+            return talker.retake(take, audio, sample_rate, frames=frames, seed=seed,
+                                 **generate_options)
         raise ConfigError("a re-take runs the model in this process: use the torch or onnx runtime")
     same = (take.space == talker.space and abs(take.fps - talker.fps) < 1e-6
             and (take.channels == talker.channels if take.space == "channels"

@@ -10,7 +10,8 @@ Started by :class:`diffusiontalker.runtime.client.WorkerClient` (or by hand as
 - ``generate {sample_rate, identity, steps, seed | seeds, style_strength[, keys][, transcript]}
   + audio`` -> ``progress {fraction}`` or ``progress {status}``* then ``result {fps, space,
   channels, identity, device, notes} + motion`` (with ``seeds``: one take per seed, stacked
-  on a first axis), or ``cancelled``, or ``error {kind, message}``
+  on a first axis), or ``cancelled``, or ``error {kind, message}``; with ``frames [a, b]`` and
+  a ``take`` array, a re-take of frames a..b-1 of that take (``runtime.retake``)
 - ``match {sample_rate, top_k} + audio`` -> ``matched {matches: [[name, cosine], ...]}``
 - ``cancel {id}``: stops the running generation at its next step (no reply of its own)
 - ``shutdown`` -> ``bye``, then the process exits (it also exits when stdin closes)
@@ -39,6 +40,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import CancelledError, DiffusionTalkerError, error_classes
+from ..motion import Motion
 from .device import DeviceChoice, choose_device, run_with_cpu_fallback
 from .protocol import PROTOCOL_VERSION, Message, ProtocolError, read_message, write_message
 from .talker import status_kwarg
@@ -183,6 +185,14 @@ class WorkerServer:
                            **status_kwarg(self.talker, status))
             options.update({k: h[k] for k in ("keys", "transcript") if h.get(k) is not None})
             with choice.autocast():
+                if "frames" in h:  # a re-take of the take sent along
+                    from .retake import retake
+
+                    t = self.talker
+                    take = Motion(t.fps, t.space, msg.arrays["take"], t.channels)
+                    return [retake(t, take, msg.arrays["audio"], h.get("sample_rate"),
+                                   frames=tuple(h["frames"]), seed=int(h.get("seed", 0)),
+                                   **options)]
                 if "seeds" in h:
                     return self.talker.generate_takes(msg.arrays["audio"], h.get("sample_rate"),
                                                       seeds=list(h["seeds"]), **options)

@@ -35,14 +35,18 @@ def is_ours(action) -> bool:
     return action is not None and bool(action.get(MARKER, False))
 
 
-def new_key_action(key: bpy.types.Key, name: str, first_frame: int):
-    """Create our action for ``key`` and hook it up; returns ``(action, channelbag)``."""
+def new_key_action(key: bpy.types.Key, name: str, first_frame: int, hook: bool = True):
+    """Create our action for ``key`` and (``hook``) hook it up; returns ``(action,
+    channelbag)``. An action not hooked up (a stored take) keeps a fake user."""
     action = bpy.data.actions.new(name)
     action[MARKER] = True
     ownership.record_action(key, action)
     slotted = hasattr(action, "slots")  # Blender 4.4+; 4.2/4.3 keep F-curves on the action
     slot = action.slots.new(id_type="KEY", name=key.name) if slotted else None
     bag = channelbag_for(action, slot) if slotted else action
+    if not hook:
+        action.use_fake_user = True
+        return action, bag
     anim = key.animation_data or key.animation_data_create()
     if anim.action is None:
         anim.action = action
@@ -91,8 +95,14 @@ def _remember_values(key, action) -> None:
     ownership.record_values(key, {n: blocks[n].value for n in names if n in blocks})
 
 
-def key_curve(bag, data_path: str, frames, values, interpolation: str = "LINEAR") -> None:
-    """One F-curve with a key at each ``(frame, value)``, written in bulk."""
+KEY_TYPE_KEYFRAME, KEY_TYPE_GENERATED = 0, 5  # Keyframe.type as foreach_set's integers
+
+
+def key_curve(bag, data_path: str, frames, values, interpolation: str = "LINEAR",
+              users: np.ndarray | None = None) -> None:
+    """One F-curve with a key at each ``(frame, value)``, written in bulk. Our keys have the
+    keyframe type Generated (small dots in the timeline); ``users`` (bool per frame) marks
+    the animator's keys, typed Keyframe, which "Keep my keys" reads back."""
     frames = np.asarray(frames, np.float32)
     values = np.asarray(values, np.float32)
     fc = bag.fcurves.new(data_path)
@@ -101,6 +111,10 @@ def key_curve(bag, data_path: str, frames, values, interpolation: str = "LINEAR"
     co[0::2], co[1::2] = frames, values
     fc.keyframe_points.foreach_set("co", co)
     fc.keyframe_points.foreach_set("interpolation", [_INTERPOLATION[interpolation]] * len(frames))
+    types = np.full(len(frames), KEY_TYPE_GENERATED, np.int32)
+    if users is not None:
+        types[np.asarray(users, bool)] = KEY_TYPE_KEYFRAME
+    fc.keyframe_points.foreach_set("type", types)
     fc.update()
 
 

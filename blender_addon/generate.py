@@ -20,11 +20,17 @@ from diffusiontalker.bake.shapes import (
     per_frame_keys_warning,
     point_cache_warning,
 )
-from diffusiontalker.bake.timing import StripTiming, audible_window, cut_audio, motion_on_strip
+from diffusiontalker.bake.timing import (
+    StripTiming,
+    audible_frames,
+    audible_window,
+    cut_audio,
+    motion_on_strip,
+)
 from diffusiontalker.errors import AudioError, DiffusionTalkerError, TopologyError
-from diffusiontalker.runtime.talker import status_kwarg
+from diffusiontalker.runtime.talker import motion_frames, status_kwarg
 
-from . import compat, layering, model_cache, strips, targets, writers
+from . import compat, direction, layering, model_cache, strips, takes, targets, writers
 from .audio import SAMPLE_RATE, strip_audio
 from .jobs import Job
 
@@ -51,6 +57,10 @@ class GenerateOptions:
     cache_dir: str = ""
     use_muted: bool = False  # generate from a muted strip all the same
     layering: str = "ON_TOP"  # over a user action keying our channels: layering.LAYERING_ITEMS
+    keep_keys: bool = False  # the animator's keys inside the strip become constraints
+    transcript: str = ""  # what is said: closures, tucks and rounding from its alignment
+    takes: int = 1  # takes sampled together (seeds seed .. seed + takes - 1); the first plays
+    retake: bool = False  # re-take the preview range / two markers of the playing take
 
 
 @dataclass
@@ -81,8 +91,49 @@ def prepare(scene: bpy.types.Scene, options: GenerateOptions) -> Prepared:
     talker = model_cache.loaded_talker()
     if talker is not None:
         targets.check_vertex_topology(info, talker)
-    return Prepared(options, scene.name, info, timing, fps, part, start,
-                    extra={"strip": strip.name})
+    if options.takes < 1:
+        raise DiffusionTalkerError(f"Takes must be at least 1, got {options.takes}")
+    extra = {"strip": strip.name}
+    obj = bpy.data.objects.get(options.target)
+    audible = audible_frames(timing)
+    first, last = int(audible[0]), int(audible[-1])
+    if options.retake:
+        if options.takes > 1:
+            raise DiffusionTalkerError("re-take one range at a time (Takes 1)")
+        first, last = direction.retake_range(scene)
+        extra["range"] = (first, last)
+        names = [c for c in _channel_names(obj)]
+        extra["take_scene"] = (audible, direction.read_take(obj, names, audible), names)
+    if options.keep_keys or options.retake:
+        extra["user_keys"] = direction.user_keys(obj, int(audible[0]), int(audible[-1]))
+    return Prepared(options, scene.name, info, timing, fps, part, start, extra=extra)
+
+
+def _channel_names(obj) -> list[str]:
+    """The channels our playing take keys on ``obj`` (in the order of its F-curves)."""
+    action, slot = direction.playing_action(obj)
+    if action is None:
+        raise DiffusionTalkerError(f"'{obj.name}' has no generated take to re-take: Generate "
+                                   "first")
+    return [c for c in direction._curves(action, slot)]
+
+
+def _direction_options(prep: Prepared, talker, count: int) -> dict:
+    """``keys`` and ``transcript`` for the core (only those in use: stand-in talkers in
+    tests take neither)."""
+    out: dict = {}
+    user = prep.extra.get("user_keys")
+    if user and talker.channels is not None:
+        keys = direction.model_keys(user, talker.channels, prep.timing, prep.fps,
+                                    prep.window_start, talker.fps, count)
+        if keys:
+            out["keys"] = keys
+    elif user and prep.options.keep_keys:
+        raise DiffusionTalkerError("Keep My Keys needs a model of channel weights (this one "
+                                   "moves vertices)")
+    if prep.options.transcript.strip():
+        out["transcript"] = prep.options.transcript
+    return out
 
 
 def _work(prep: Prepared):
@@ -92,10 +143,24 @@ def _work(prep: Prepared):
         targets.check_vertex_topology(prep.info, talker)
         built = targets.rig_shapes(prep.info, talker.channels) if talker.space == "channels" else {}
         # steps=None: the talker uses its checkpoint's default_steps (the one source of it)
-        motion = talker.generate(prep.wave, SAMPLE_RATE, identity=opts.identity, steps=opts.steps,
-                                 seed=opts.seed, style_strength=opts.style_strength,
-                                 progress=progress, cancel=cancelled,
-                                 **status_kwarg(talker, lambda text: progress(None, text)))
+        count = motion_frames(prep.wave.size, talker.fps)
+        options = dict(identity=opts.identity, steps=opts.steps,
+                       style_strength=opts.style_strength, progress=progress, cancel=cancelled,
+                       **status_kwarg(talker, lambda text: progress(None, text)),
+                       **_direction_options(prep, talker, count))
+        if opts.retake:
+            motion = _retake(prep, talker, count, options)
+            motions = [motion]
+        elif opts.takes > 1:
+            if talker.space != "channels":
+                raise DiffusionTalkerError("several takes need a model of channel weights")
+            motions = talker.generate_takes(prep.wave, SAMPLE_RATE, seeds=list(
+                range(opts.seed, opts.seed + opts.takes)), **options)
+            motion = motions[0]
+        else:
+            motion = talker.generate(prep.wave, SAMPLE_RATE, seed=opts.seed, **options)
+            motions = [motion]
+        prep.extra.setdefault("warnings", []).extend(motion.notes)
         prep.extra["steps"] = opts.steps if opts.steps is not None else _default_steps(talker)
         report = str(getattr(talker, "device_report", "") or "")
         if "instead" in report:  # the device asked for was not available: say what ran
@@ -104,9 +169,30 @@ def _work(prep: Prepared):
                                          prep.timing, prep.fps)
         if frames.size == 0:
             raise AudioError("the strip covers no whole scene frame")
-        return motion, frames, values, built
+        others = [motion_on_strip(m.data, m.fps, prep.window_start, prep.timing, prep.fps)[1]
+                  for m in motions[1:]]
+        return motion, frames, values, built, others
 
     return work
+
+
+def _retake(prep: Prepared, talker, count: int, options: dict):
+    """The playing take, read back at model frames, re-taken inside the chosen range."""
+    from diffusiontalker.motion import Motion
+    from diffusiontalker.runtime.retake import retake
+
+    audible, values, names = prep.extra["take_scene"]
+    if talker.channels is None or list(talker.channels) != list(names):
+        raise DiffusionTalkerError("the playing take was not made by this model's channels: "
+                                   "Generate it again with this model before re-taking")
+    take = Motion(talker.fps, "channels", direction.take_at_model_frames(
+        values, audible, prep.timing, prep.fps, prep.window_start, talker.fps, count),
+        tuple(names))
+    first, last = prep.extra["range"]
+    a, b = direction.model_range(first, last, prep.timing, prep.fps, prep.window_start,
+                                 talker.fps, count)
+    return retake(talker, take, prep.wave, SAMPLE_RATE, frames=(a, b), seed=prep.options.seed,
+                  **options)
 
 
 def _default_steps(talker):
@@ -120,21 +206,44 @@ def make_job(prep: Prepared) -> Job:
     """The Generate job: model in the worker, :func:`write_motion` on the main thread."""
 
     def apply(result) -> str:
-        motion, frames, values, built = result
+        motion, frames, values, built, others = result
         obj = bpy.data.objects.get(prep.options.target)
         if obj is None or obj.type != "MESH":
             raise TopologyError(f"the head '{prep.options.target}' was removed while generating")
         if len(obj.data.vertices) != prep.info.num_vertices:
             raise TopologyError(f"the head '{obj.name}' changed while generating; generate again")
         warnings = prep.extra.setdefault("warnings", [])  # the operator reports these
-        mode = write_motion(obj, motion, frames, values, built, prep.options, notes=warnings)
+        if prep.options.retake:
+            check_finite(values)
+            first, last = prep.extra["range"]
+            count = direction.rewrite_range(obj, motion.channels, frames, values, first, last)
+            return f"re-took frames {first}-{last} of '{obj.name}' ({count} frames)"
+        users = direction.user_frames(prep.extra.get("user_keys") or {}, frames)
+        mode = write_motion(obj, motion, frames, values, built, prep.options, notes=warnings,
+                            users=users)
+        if others:
+            _store_takes(obj, motion.channels, frames, others, prep.options, users)
         warnings += layering.settle(obj, prep.options.layering)
         steps = prep.extra.get("steps")
         how = mode.lower().replace("_", " ") + (f", {steps} steps" if steps else "")
+        takes_text = f", {len(others) + 1} takes" if others else ""
         return (f"animated '{obj.name}' from frame {int(frames[0])} to {int(frames[-1])} "
-                f"({len(frames)} frames, {how})")
+                f"({len(frames)} frames, {how}{takes_text})")
 
-    return Job("Generate", _work(prep), apply)
+    label = "Re-take" if prep.options.retake else "Generate"
+    return Job(label, _work(prep), apply)
+
+
+def _store_takes(obj, channels, frames, others, options: GenerateOptions, users) -> None:
+    """Takes 2..N as stored actions beside the playing first take (``takes.py``)."""
+    key = obj.data.shape_keys
+    playing, _ = direction.playing_action(obj)
+    actions = [playing]
+    for number, values in enumerate(others, 2):
+        check_finite(values)
+        actions.append(writers.write_channel_keys(obj, channels, frames, values, users,
+                                                  hook=False, name=f"DT {obj.name} take {number}"))
+    takes.record_takes(key, actions, list(range(options.seed, options.seed + len(actions))))
 
 
 def resolve_mode(space: str, mode: str, frames: int = 0, vertices: int = 0,
@@ -162,7 +271,7 @@ def resolve_mode(space: str, mode: str, frames: int = 0, vertices: int = 0,
 
 
 def write_motion(obj, motion, frames, values, built: dict, options: GenerateOptions,
-                 notes: list[str] | None = None) -> str:
+                 notes: list[str] | None = None, users: dict | None = None) -> str:
     """Replace what an earlier Generate wrote on ``obj`` with this motion; returns the mode.
 
     Everything that can fail on the numbers (NaN or infinite motion, a failed basis bake)
@@ -190,7 +299,7 @@ def write_motion(obj, motion, frames, values, built: dict, options: GenerateOpti
         writers.add_shape_keys(obj, built)
         obj[writers.BUILT_KEYS] = list(obj.get(writers.BUILT_KEYS, [])) + list(built)
     if mode == "CHANNEL_KEYS":
-        writers.write_channel_keys(obj, motion.channels, frames, values)
+        writers.write_channel_keys(obj, motion.channels, frames, values, users)
     elif mode == "BASIS":
         writers.write_basis(obj, frames, bake)
     elif mode == "PER_FRAME":

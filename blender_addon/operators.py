@@ -12,11 +12,11 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, St
 from diffusiontalker.errors import DiffusionTalkerError
 from diffusiontalker.identity_choice import format_blend, parse_blend
 
-from . import compat, jobs, operators_model, prefs, writers
+from . import compat, direction, jobs, operators_model, prefs, takes, writers
 from .generate import GenerateOptions, make_job, prepare
 from .layering import LAYERING_ITEMS
 from .operators_model import _checkpoint, _job_busy, _poll_ready, _settings  # one definition each
-from .props import IDENTITY_MODES, OUTPUT_MODE_ITEMS, blend_string
+from .props import IDENTITY_MODES, OUTPUT_MODE_ITEMS, blend_string, dialog_text
 
 
 def parse_blend_text(text: str) -> tuple[dict[str, float], list[str]]:
@@ -97,6 +97,19 @@ class DT_OT_generate(bpy.types.Operator):
     device: EnumProperty(name="Device", default="PREFS", items=[
         ("PREFS", "Preferences", "The device chosen in the preferences"),
         ("AUTO", "Automatic", ""), ("CPU", "CPU", ""), ("CUDA", "CUDA", ""), ("MPS", "MPS", "")])
+    keep_keys: BoolProperty(name="Keep My Keys", default=False, options=_FROM_SCENE,
+                            description="Your keys on the channel shape keys inside the strip "
+                                        "(in your action, or typed Keyframe in the take) are "
+                                        "kept: the new take passes through them")
+    transcript: StringProperty(name="Dialog", options=_FROM_SCENE,
+                               description="What is said: aligned to the audio, /p b m/ close, "
+                                           "/f v/ tuck and rounded vowels pucker")
+    takes: IntProperty(name="Takes", min=1, max=16, default=1, options=_FROM_SCENE,
+                       description="Takes to sample together (variations Variation, "
+                                   "Variation+1, ...); the first plays, the others are listed")
+    retake: BoolProperty(name="Re-take Range", default=False, options={"SKIP_SAVE"},
+                         description="Redo only the preview range (or between two selected "
+                                     "markers) of the playing take; keys outside stay exactly")
     blocking: BoolProperty(name="Blocking", default=False,
                            description="Wait for the result (scripts, background mode)")
 
@@ -122,7 +135,8 @@ class DT_OT_generate(bpy.types.Operator):
                             ("style_strength", s.style_strength),
                             ("use_model_steps", s.use_model_steps), ("steps", s.steps),
                             ("seed", s.seed), ("output_mode", s.output_mode),
-                            ("layering", s.layering)):
+                            ("layering", s.layering), ("keep_keys", s.keep_keys),
+                            ("transcript", dialog_text(s)), ("takes", s.takes)):
             if not self.properties.is_property_set(prop):
                 setattr(self, prop, value)
         return self.execute(context)
@@ -149,7 +163,10 @@ class DT_OT_generate(bpy.types.Operator):
             cache_dir=prefs.cache_folder(),
             use_muted=self.use_muted,
             layering=self.layering if self.properties.is_property_set("layering")
-            else _settings(context).layering)
+            else _settings(context).layering,
+            keep_keys=self.keep_keys, transcript=self.transcript,
+            takes=1 if self.retake else self.takes,
+            retake=self.retake)
         return options, notes
 
     def _fail(self, context, message: str):
@@ -205,6 +222,62 @@ class DT_OT_generate(bpy.types.Operator):
             return {"CANCELLED"}
         s.status = ""
         return self._fail(context, job.error or f"Generate ended in state {job.state}")
+
+
+class DT_OT_retake_range(bpy.types.Operator):
+    """Redo only the preview range (or between two selected markers) of the playing take, with
+    the Variation seed; the keys outside the range stay exactly as they are"""
+
+    bl_idname = "diffusiontalker.retake_range"
+    bl_label = "Re-take Range"
+
+    @classmethod
+    def poll(cls, context):
+        if not _poll_ready(cls, context, needs_strip=True):
+            return False
+        obj = context.active_object
+        if direction.playing_action(obj)[0] is None:
+            cls.poll_message_set("Generate a take on the active head first")
+            return False
+        try:
+            direction.retake_range(context.scene)
+        except DiffusionTalkerError:
+            cls.poll_message_set("Set the preview range (Ctrl+Alt+P) or select two markers")
+            return False
+        return True
+
+    def execute(self, context):
+        how = "INVOKE_DEFAULT" if context.window is not None else "EXEC_DEFAULT"
+        return bpy.ops.diffusiontalker.generate(how, retake=True)
+
+
+class DT_OT_use_take(bpy.types.Operator):
+    """Play this take instead of the current one (the others stay stored)"""
+
+    bl_idname = "diffusiontalker.use_take"
+    bl_label = "Use Take"
+    bl_options = {"REGISTER", "UNDO"}
+
+    index: IntProperty(name="Take", min=0, description="The take to play (0 = the first)")
+
+    @classmethod
+    def poll(cls, context):
+        obj = context.active_object
+        key = obj.data.shape_keys if obj is not None and obj.type == "MESH" else None
+        if len(takes.takes(key)) < 2:
+            cls.poll_message_set("Generate with Takes above 1 to choose among takes")
+            return False
+        return True
+
+    def execute(self, context):
+        try:
+            message = takes.use_take(context.active_object, self.index)
+        except ValueError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        _settings(context).status = message
+        self.report({"INFO"}, message)
+        return {"FINISHED"}
 
 
 class DT_OT_cancel(bpy.types.Operator):
@@ -299,5 +372,6 @@ class DT_OT_add_demo_head(bpy.types.Operator):
         return {"FINISHED"}
 
 
-classes = (DT_OT_generate, DT_OT_cancel, DT_OT_remove_generated, DT_OT_add_audio_strip,
-           DT_OT_add_demo_head) + operators_model.classes
+classes = (DT_OT_generate, DT_OT_retake_range, DT_OT_use_take, DT_OT_cancel,
+           DT_OT_remove_generated, DT_OT_add_audio_strip, DT_OT_add_demo_head) \
+    + operators_model.classes

@@ -6,7 +6,7 @@ import bpy
 
 from diffusiontalker.channels import CHANNELS
 
-from . import compat, jobs, layering, model_cache, strips
+from . import compat, jobs, layering, model_cache, strips, takes
 from .props import model_steps_text
 from .targets import target_info, target_problem
 
@@ -29,7 +29,32 @@ class DT_PT_talker(bpy.types.Panel):
         col.prop(s, "seed")
         col.prop(s, "output_mode")
         self._draw_layering(layout, context, s)
+        self._draw_direction(layout, context, s)
         self._draw_run(layout, s)
+
+    def _draw_direction(self, layout, context, s):
+        """Keep my keys, the dialog, takes (and the list to swap them), re-take range."""
+        box = layout.box()
+        box.label(text="Direct the Take", icon="ACTION")
+        box.prop(s, "keep_keys")
+        row = box.row(align=True)
+        row.prop(s, "transcript", text="Dialog")
+        box.prop(s, "transcript_text", text="Dialog Text")
+        box.prop(s, "takes")
+        obj = context.active_object
+        key = obj.data.shape_keys if obj is not None and obj.type == "MESH" else None
+        listed = takes.takes(key)
+        if len(listed) > 1:
+            playing = takes.active_take(key)
+            col = box.column(align=True)
+            for i, (action, seed) in enumerate(listed):
+                row = col.row(align=True)
+                mark = "PLAY" if i == playing else "BLANK1"
+                row.label(text=f"Take {i + 1} (variation {seed})", icon=mark)
+                op = row.operator("diffusiontalker.use_take", text="Use")
+                op.index = i
+                row.enabled = action is not None and i != playing
+        box.operator("diffusiontalker.retake_range", icon="FILE_REFRESH")
 
     def _draw_head(self, layout, context):
         box = layout.box()

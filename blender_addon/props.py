@@ -9,6 +9,7 @@ from bpy.props import (
     EnumProperty,
     FloatProperty,
     IntProperty,
+    PointerProperty,
     StringProperty,
 )
 
@@ -124,6 +125,20 @@ class DT_Settings(bpy.types.PropertyGroup):
     seed: IntProperty(name="Variation", min=0, default=0,
                       description="Seed: other values give other takes of the same speech")
     output_mode: EnumProperty(name="Output", items=OUTPUT_MODE_ITEMS, default="AUTO")
+    keep_keys: BoolProperty(name="Keep My Keys", default=False,
+                            description="Your keys on the channel shape keys inside the strip "
+                                        "(in your action, or typed Keyframe in the take) are "
+                                        "kept: the new take passes through them")
+    transcript: StringProperty(name="Dialog",
+                               description="What is said (English). Aligned to the audio, it "
+                                           "makes /p b m/ close, /f v/ tuck and rounded vowels "
+                                           "pucker; if it does not match, you are told")
+    transcript_text: PointerProperty(name="Dialog Text", type=bpy.types.Text,
+                                     description="A text datablock holding the dialog (wins "
+                                                 "over the field)")
+    takes: IntProperty(name="Takes", min=1, max=16, default=1,
+                       description="Takes to sample together (Variation, Variation+1, ...): "
+                                   "the first plays, the others are listed to swap in")
     status: StringProperty(name="Status")
     error: StringProperty(name="Error")
 
@@ -131,6 +146,12 @@ class DT_Settings(bpy.types.PropertyGroup):
 def blend_string(settings) -> str:
     """The blend sliders as ``name=weight,...`` (non-zero weights only; the core's syntax)."""
     return format_blend({w.name: w.weight for w in settings.blend if w.weight > 0})
+
+
+def dialog_text(settings) -> str:
+    """The dialog for Generate: the chosen text datablock's text, else the field."""
+    text = settings.transcript_text
+    return text.as_string() if text is not None else settings.transcript
 
 
 def model_steps_text(talker=None) -> str:

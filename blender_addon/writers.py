@@ -10,6 +10,7 @@ writer first removes what an earlier Generate made, so regenerating leaves one s
 
 from __future__ import annotations
 
+import array
 import os
 
 import bpy
@@ -19,6 +20,7 @@ from diffusiontalker.bake.shapes import BasisBake, write_pc2
 
 from . import ownership
 from .actions import finish_nla, key_curve, new_key_action, remove_our_actions, shape_key_path
+from .takes import forget_takes
 
 PREFIX = "DT "
 CACHE_MODIFIER = "DiffusionTalker cache"
@@ -86,14 +88,41 @@ def _widen_sliders(blocks, names, values: np.ndarray) -> None:
             block.slider_max = min(10.0, np.ceil(hi))
 
 
-def write_channel_keys(obj, channels, frames, weights) -> None:
-    """Keyframes on the shape keys named after ``channels`` (one F-curve per channel)."""
+def write_channel_keys(obj, channels, frames, weights, users: dict | None = None,
+                       hook: bool = True, name: str = ""):
+    """Keyframes on the shape keys named after ``channels`` (one F-curve per channel); returns
+    the action. ``users``: ``{channel: bool per frame}``, the animator's keys (typed
+    Keyframe). ``hook=False`` stores the action (a take not in use) without playing it."""
     key = obj.data.shape_keys
     _widen_sliders(key.key_blocks, channels, weights)
-    action, bag = new_key_action(key, f"DT {obj.name}", int(frames[0]))
-    for k, name in enumerate(channels):
-        key_curve(bag, shape_key_path(name), frames, weights[:, k])
-    finish_nla(key, action)
+    action, bag = new_key_action(key, name or f"DT {obj.name}", int(frames[0]), hook=hook)
+    for k, channel in enumerate(channels):
+        key_curve(bag, shape_key_path(channel), frames, weights[:, k],
+                  users=None if users is None else users.get(channel))
+    remember_written(action, channels, frames, weights)
+    if hook:
+        finish_nla(key, action)
+    return action
+
+
+WRITTEN = "diffusiontalker_written"  # on our action: {"first": frame, channel: float32 values}
+
+
+def remember_written(action, channels, frames, weights) -> None:
+    """Keep the values we keyed (float32, one per frame from ``frames[0]``), so a key the
+    animator edits or inserts later is told from ours (``direction.user_keys``)."""
+    record = {"first": int(frames[0])}
+    for k, channel in enumerate(channels):
+        record[channel] = array.array("f", np.ascontiguousarray(weights[:, k], np.float32).tobytes())
+    action[WRITTEN] = record
+
+
+def written_values(action, channel: str) -> tuple[int, np.ndarray] | None:
+    """``(first frame, values)`` we keyed for ``channel`` in ``action``, or None."""
+    record = action.get(WRITTEN) if action is not None else None
+    if record is None or channel not in record:
+        return None
+    return int(record["first"]), np.asarray(record[channel], np.float32)
 
 
 def write_basis(obj, frames, bake: BasisBake) -> None:
@@ -183,6 +212,7 @@ def remove_generated(obj, keep_built_keys: bool = False) -> None:
     if key is None:
         return
     remove_our_actions(key)
+    forget_takes(key)
     built = set(obj.get(BUILT_KEYS, [])) if keep_built_keys else set()
     if not keep_built_keys:
         obj.pop(BUILT_KEYS, None)

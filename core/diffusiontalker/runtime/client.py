@@ -235,10 +235,11 @@ class WorkerClient:
         self._cancel.set()
 
     def generate(self, audio: np.ndarray, sample_rate: int, *, seed: int = 0,
-                 **options: Any) -> Motion:
+                 status: Callable[[str], None] | None = None, **options: Any) -> Motion:
         """Generate motion in the worker; blocks, so call it off Blender's main thread.
         Options as :meth:`generate_takes`'."""
-        return self._generate(audio, sample_rate, {"seed": int(seed)}, **options)[0]
+        return self._generate(audio, sample_rate, {"seed": int(seed)}, status=status,
+                              **options)[0]
 
     def generate_takes(self, audio: np.ndarray, sample_rate: int, *, seeds: Any = (0,),
                        **options: Any) -> list[Motion]:
@@ -343,9 +344,9 @@ class WorkerTalker(TalkerFacts):
         return load_audio(audio, sample_rate), SAMPLE_RATE
 
     def generate(self, audio: Any, sample_rate: int | None = None, *, seed: int = 0,
-                 **options: Any) -> Motion:
+                 status: Callable[[str], None] | None = None, **options: Any) -> Motion:
         wave, rate = self._wave(audio, sample_rate)
-        return self.client.generate(wave, rate, seed=seed, **options)
+        return self.client.generate(wave, rate, seed=seed, status=status, **options)
 
     def generate_takes(self, audio: Any, sample_rate: int | None = None, *,
                        seeds: Any = (0,), **options: Any) -> list[Motion]:

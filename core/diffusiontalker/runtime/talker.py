@@ -85,8 +85,7 @@ def status_kwarg(talker: Any, status: Status | None) -> dict[str, Any]:
     import inspect
 
     try:
-        parameters = inspect.signature(talker.generate).parameters.values()
-        takes = any(p.name == "status" or p.kind is p.VAR_KEYWORD for p in parameters)
+        takes = "status" in inspect.signature(talker.generate).parameters
     except (TypeError, ValueError):
         takes = False
     return {"status": status} if takes and status is not None else {}
@@ -240,14 +239,14 @@ class WindowedTalker(TalkerFacts):
         return weight, np.asarray(self.encode(values), np.float32)
 
     def generate(self, audio: Any, sample_rate: int | None = None, *, seed: int = 0,
-                 **options: Any) -> Motion:
+                 status: Status | None = None, **options: Any) -> Motion:
         """Speech -> facial motion. ``identity``: None (neutral), a name, ``{name: weight}`` or
         ``"ada=0.7,bo=0.3"`` (a convex blend), or ``"match"`` (the best library match over
         the first :data:`MATCH_SECONDS` of the audio). ``keys``: channel values to pass
         through (``direction.keys``: ``[{"frame": 30, "channels": {"jawOpen": 0.0}}, ...]``).
         ``status(text)`` hears each stage in words: "reading audio", "sampling window k/n",
         "decoding". The other options are :meth:`generate_takes`'."""
-        return self.generate_takes(audio, sample_rate, seeds=[seed], **options)[0]
+        return self.generate_takes(audio, sample_rate, seeds=[seed], status=status, **options)[0]
 
     def generate_takes(self, audio: Any, sample_rate: int | None = None, *,
                        seeds: Sequence[int] = (0,), identity: IdentityChoice = None,

@@ -38,6 +38,38 @@ UPPER_FACE_CHANNELS: tuple[str, ...] = (
 
 CHANNELS: tuple[str, ...] = MOUTH_CHANNELS + UPPER_FACE_CHANNELS
 
+# The 52 blendshapes of Apple ARKit (``ARFaceAnchor.BlendShapeLocation``), in the order of
+# Apple's documentation: left eye, right eye, mouth and jaw, eyebrows, cheeks, nose, tongue.
+# "Left"/"Right" are the subject's own. CHANNELS above is a subset of these names.
+ARKIT_CHANNELS: tuple[str, ...] = (
+    "eyeBlinkLeft", "eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft",
+    "eyeSquintLeft", "eyeWideLeft",
+    "eyeBlinkRight", "eyeLookDownRight", "eyeLookInRight", "eyeLookOutRight", "eyeLookUpRight",
+    "eyeSquintRight", "eyeWideRight",
+    "jawForward", "jawLeft", "jawRight", "jawOpen",
+    "mouthClose", "mouthFunnel", "mouthPucker", "mouthLeft", "mouthRight",
+    "mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft", "mouthFrownRight",
+    "mouthDimpleLeft", "mouthDimpleRight", "mouthStretchLeft", "mouthStretchRight",
+    "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper",
+    "mouthPressLeft", "mouthPressRight", "mouthLowerDownLeft", "mouthLowerDownRight",
+    "mouthUpperUpLeft", "mouthUpperUpRight",
+    "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
+    "cheekPuff", "cheekSquintLeft", "cheekSquintRight",
+    "noseSneerLeft", "noseSneerRight",
+    "tongueOut",
+)
+
+
+def pascal_case(name: str) -> str:
+    """ARKit's camelCase name as tools that capitalise it write it: ``jawOpen`` -> ``JawOpen``
+    (Live Link Face's CSV columns, Unreal's ``EARFaceBlendShape``)."""
+    return name[:1].upper() + name[1:]
+
+
+def camel_case(name: str) -> str:
+    """The inverse of :func:`pascal_case`: ``JawOpen`` -> ``jawOpen``."""
+    return name[:1].lower() + name[1:]
+
 
 def channel_index(names: tuple[str, ...] | list[str] = CHANNELS) -> dict[str, int]:
     """Map each channel name to its column."""

@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "export-onnx": "export_onnx",
     "worker": "worker",
     "check-speech": "check_speech",
+    "capture": "capture",
 }
 
 

@@ -94,6 +94,13 @@ class SynthError(DiffusionTalkerError):
     """eSpeak NG is missing, failed to start, or rejected a voice or a text (``synth``)."""
 
 
+class CaptureError(DiffusionTalkerError):
+    """A face-capture take cannot be used: a CSV that is not a Live Link Face export (wrong
+    columns, unreadable timecodes or values), a take without frames, audio shorter than the
+    motion, a video without an audio track, or channels asked for that were not captured
+    (``capture``)."""
+
+
 def error_classes() -> dict[str, type[DiffusionTalkerError]]:
     """Every error class defined in this module, by class name (including the base class).
 

@@ -80,3 +80,13 @@ def test_bench_reports_the_limit_ratio(capsys):
     assert main(["bench", "--checkpoint", str(DATA / "tiny_channels.safetensors"), "--seconds", "1",
                  "--repeats", "1"]) == 0
     assert "at the limit" in capsys.readouterr().out
+
+
+def test_bench_times_takes_together_against_singles(capsys):
+    from diffusiontalker.cli import main
+
+    assert main(["bench", "--checkpoint", str(DATA / "tiny_channels.safetensors"), "--seconds", "1",
+                 "--repeats", "1", "--threads", "1", "--takes", "3", "--json"]) == 0
+    takes = json.loads(capsys.readouterr().out)["takes"]
+    assert takes["takes"] == 3 and takes["together_s"] > 0 and takes["singles_s"] > 0
+    assert takes["ratio"] == pytest.approx(takes["together_s"] / takes["singles_s"], rel=0.02)

@@ -31,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "own); without --runtimes, one count sets torch's threads")
     parser.add_argument("--lengths", default="",
                         help="audio lengths in seconds for --runtimes, e.g. 10,60 (default: --seconds)")
+    parser.add_argument("--takes", type=int, default=0,
+                        help="also time N takes sampled together against N single generates")
     add_audio_encoder_argument(parser)  # times the model a second time, reading this encoder
 
 
@@ -78,12 +80,17 @@ def run(args: argparse.Namespace) -> int:
         teacher = load_model(args.teacher, args.device, threads=count)
         timed(teacher, talker.default_steps, "teacher-respaced", args.repeats)
         timed(teacher, teacher.default_steps, "teacher", max(1, min(args.repeats, 2)))
+    takes = None
+    if args.takes > 1:
+        from ..evaluation.bench import time_takes
+
+        takes = time_takes(talker, wave, talker.default_steps, args.takes, args.repeats)
     # the core's speed: the better of before and after the timings (other load only slows it)
     rate = max(before, matmul_rate(), key=lambda r: r["gflops"])
     results = [add_limit_ratio(row, count, rate["gflops"]) for row, count in counted]
     report = {"audio_seconds": args.seconds, "device": args.device,
               "threads": torch.get_num_threads(), "matmul_gflops": rate["gflops"],
-              "matmul_shape": rate["shape"], "results": results}
+              "matmul_shape": rate["shape"], "results": results, "takes": takes}
     if args.json:
         print(json.dumps(report))
         return 0
@@ -94,6 +101,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"{r['name']:>18} {r['steps']:>4} steps  median {r['median_s']:.3f} s  "
               f"({r['realtime_factor']}x real time)  {r['gflop']:.2f} GFLOP = {r['limit_s']:.3f} s "
               f"at the limit: {r['limit_ratio']}x (CPU time {r['cpu_limit_ratio']}x)")
+    if takes is not None:
+        print(f"{takes['takes']} takes sampled together: median {takes['together_s']:.3f} s; "
+              f"{takes['takes']} single generates: {takes['singles_s']:.3f} s "
+              f"(together / singles = {takes['ratio']})")
     return 0
 
 

@@ -55,6 +55,26 @@ def time_generate(talker, wave: np.ndarray, steps: int, name: str, repeats: int 
             "repeats": repeats, "realtime_factor": round(wave.shape[0] / SAMPLE_RATE / median, 2)}
 
 
+def time_takes(talker, wave: np.ndarray, steps: int, count: int, repeats: int = 3) -> dict:
+    """``count`` takes sampled together (``generate_takes``) against ``count`` single
+    generates, interleaved in one run: ``{"takes", "together_s", "singles_s", "ratio"}``
+    (medians; ratio = together / singles, below 1 when batching pays)."""
+    seeds = list(range(count))
+    talker.generate_takes(wave, SAMPLE_RATE, seeds=seeds, steps=steps)  # warm-up
+    together, singles = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        talker.generate_takes(wave, SAMPLE_RATE, seeds=seeds, steps=steps)
+        together.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        for seed in seeds:
+            talker.generate(wave, SAMPLE_RATE, seed=seed, steps=steps)
+        singles.append(time.perf_counter() - start)
+    t, s = statistics.median(together), statistics.median(singles)
+    return {"takes": count, "steps": int(steps), "together_s": round(t, 4),
+            "singles_s": round(s, 4), "ratio": round(t / s, 3)}
+
+
 def matmul_rate(shapes=MATMUL_SHAPES, repeats: int = 30) -> dict[str, Any]:
     """This core's float32 ``torch.matmul`` speed at torch's current thread count:
     ``{"gflops", "shape"}`` of the fastest of ``shapes`` (median of ``repeats`` calls each)."""

@@ -115,6 +115,7 @@ def test_addon_cli_help_lists_both_commands():
 def test_render_docs_through_the_addon_cli(tmp_path, capfd):
     out = tmp_path / "img"
     assert main(["render-docs", "-o", str(out), "--size", "48"]) == 0
-    names = ["head_front.png", "head_three_quarter.png", "channels.png", "motion_strip.png"]
+    names = ["head_front.png", "head_three_quarter.png", "channels.png", "motion_strip.png",
+             "direct_the_take.png"]
     assert sorted(p.name for p in out.iterdir()) == sorted(names)
     assert str(out / "channels.png") in capfd.readouterr().out

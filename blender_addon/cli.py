@@ -99,10 +99,12 @@ def _generate_and_save(args: argparse.Namespace, checkpoint: str, head, strip,
 def run_render_docs(args: argparse.Namespace) -> int:
     """The docs' Workbench renders of the demo head and its rig."""
     _register()
+    from .render_direction import render_direction
     from .render_docs import render_docs
 
     for path in render_docs(args.output, size=args.size):
         print(path, flush=True)
+    print(render_direction(args.output, size=args.size), flush=True)
     return 0
 
 

@@ -2,8 +2,8 @@
 
 Writes ``head_front.png``, ``head_three_quarter.png``, ``channels.png`` (every rig channel at
 full weight, one head each, labelled) and ``motion_strip.png`` (a hand-driven "ba-pa-oo"
-sequence of jaw and lip weights), and ``direct_the_take.png`` (``render_direction.py``). All
-geometry comes from the core.
+sequence of jaw and lip weights). All geometry comes from the core
+(``render_direction.py`` adds the picture of directing a take).
 """
 
 from __future__ import annotations
@@ -93,10 +93,8 @@ def _posed(scene, head, rig, weights: dict[str, float], offset, name):
     return obj
 
 
-def render_docs(out_dir: str | Path, size: int = SIZE, with_model: bool = True) -> list[Path]:
-    """Render the doc images into ``out_dir``; returns the written paths. ``with_model``:
-    also the picture of directing a take, generated with the shipped model
-    (``render_direction.py``)."""
+def render_docs(out_dir: str | Path, size: int = SIZE) -> list[Path]:
+    """Render the doc images into ``out_dir``; returns the written paths."""
     from diffusiontalker.head import build_demo_head, build_rig
 
     out = Path(out_dir)
@@ -152,8 +150,4 @@ def render_docs(out_dir: str | Path, size: int = SIZE, with_model: bool = True) 
     _camera(scene, ((len(frames) - 1) * step / 2, 0.0, -0.01), 1.0, -12.0, len(frames) * step)
     written.append(out / "motion_strip.png")
     _render(scene, written[-1], int(size * 2.0), int(size * 2.0 * 0.3 / (len(frames) * step)))
-    if with_model:
-        from .render_direction import render_direction
-
-        written.append(render_direction(out, size))
     return written

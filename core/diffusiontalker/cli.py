@@ -26,6 +26,7 @@ from .errors import DiffusionTalkerError
 COMMANDS: dict[str, str] = {
     "generate": "generate",
     "identities": "identities",
+    "identity": "identity",
     "synth": "synth",
     "train": "train",
     "distill": "distill",
@@ -38,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "worker": "worker",
     "check-speech": "check_speech",
     "capture": "capture",
+    "evaluate-capture": "evaluate_capture",
 }
 
 

@@ -25,6 +25,7 @@ C = TypeVar("C", bound="ConfigBase")
 SPACES = ("channels", "vertices")
 FRONTEND_KINDS = ("mel", "wav2vec2", "hubert", "whisper", "student")
 PREDICTIONS = ("x", "v")
+PRECISIONS = ("fp32", "bf16", "fp16")  # training: full precision or mixed (torch.autocast)
 SAMPLE_RATE = 16000  # every frontend reads 16 kHz mono (audio.loading.SAMPLE_RATE)
 
 
@@ -194,9 +195,13 @@ class IdentityConfig(ConfigBase):
     audio_dim: int = 128
     hidden: int = 128
     temperature: float = 0.1
+    # identities added after training (``identity add``, new speakers of a fine-tune): the
+    # neutral identity is the mean of the other rows, so adding one changes no other take
+    learned: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.names = [str(n) for n in self.names]
+        self.learned = [str(n) for n in self.learned if str(n) in self.names]
 
 
 @dataclass
@@ -273,7 +278,7 @@ class TrainConfig(ConfigBase, RunFiles):
 
     RUN: ClassVar[str] = "train"
 
-    data: str
+    data: str | list[str]  # a dataset, or capture takes (one path or several)
     out: str
     preset: str = "small"
     audio: dict = field(default_factory=lambda: {"kind": "mel"})
@@ -294,12 +299,17 @@ class TrainConfig(ConfigBase, RunFiles):
     save_every: int = 250
     cache_dir: str | None = None
     device: str = "cpu"
+    init: str | None = None  # fine-tune this checkpoint ("default": the shipped model)
+    speaker: str | None = None  # who capture takes without a takes.json entry are of
+    precision: str = "fp32"  # "bf16" / "fp16": mixed precision (torch.autocast)
 
     # settings that may change between a run and its resumption (the rest may not)
     RESUMABLE: ClassVar[tuple[str, ...]] = ("steps", "log_every", "val_every", "save_every",
-                                            "cache_dir", "device", "out", "data")
+                                            "cache_dir", "device", "out", "data", "precision")
 
     def __post_init__(self) -> None:
+        _require(self.precision in PRECISIONS,
+                 f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         _require(not self.time_grid or not self.time_grid & (self.time_grid - 1),
                  f"time_grid must be a power of two (or 0), got {self.time_grid}")
         _require(self.prediction in PREDICTIONS,
@@ -317,7 +327,7 @@ class DistillConfig(ConfigBase, RunFiles):
 
     teacher: str
     out: str
-    data: str
+    data: str | list[str]  # a dataset, or capture takes (one path or several)
     to_steps: int = 8
     from_steps: int = 0  # 0: the teacher's ``diffusion.teacher_steps``
     steps_per_round: int = 500
@@ -331,7 +341,12 @@ class DistillConfig(ConfigBase, RunFiles):
     log_every: int = 25
     cache_dir: str | None = None
     device: str = "cpu"
+    speaker: str | None = None  # who capture takes without a takes.json entry are of
+    precision: str = "fp32"  # "bf16" / "fp16": mixed precision (torch.autocast)
 
+    def __post_init__(self) -> None:
+        _require(self.precision in PRECISIONS,
+                 f"precision must be one of {PRECISIONS}, got {self.precision!r}")
 
 
 def check_resume(saved: TrainConfig, current: TrainConfig) -> None:

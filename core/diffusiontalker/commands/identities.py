@@ -1,4 +1,5 @@
-"""``diffusiontalker identities``: the model's identity library, one name per line."""
+"""``diffusiontalker identities`` (also ``diffusiontalker identity list``): the model's identity
+library, one name per line; ``--match AUDIO`` ranks them by the voice."""
 
 from __future__ import annotations
 

@@ -3,12 +3,15 @@
 Motion is always per-frame *offsets* from the speaker's neutral template (``vertices`` space,
 ``(T, V, 3)``) or channel weights (``channels`` space, ``(T, K)``), float32, frame ``i`` at
 time ``i / fps``. Arrays are read lazily (clips of VOCASET point into one memory-mapped file).
+A clip of channels may lack some of them (face capture that did not track a channel): its
+``channel_mask`` is False there, the motion holds 0 for them, and training masks them out of the
+loss (:func:`select_channels` maps a corpus onto a model's channels the same way).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +37,7 @@ class Clip:
     vertices_loader: Callable[[], np.ndarray] | None = field(default=None, repr=False)
     alignment_loader: Callable[[], list] | None = field(default=None, repr=False)
     sync_tolerance_frames: float = 1.0
+    channel_mask: np.ndarray | None = field(default=None, repr=False)  # (K,) bool; None: all
 
     @property
     def motion(self) -> np.ndarray:
@@ -124,6 +128,39 @@ class MotionCorpus:
 
     def template(self, speaker: str) -> np.ndarray | None:
         return self.templates.get(speaker)
+
+
+def select_channels(corpus: MotionCorpus, channels: Sequence[str]) -> MotionCorpus:
+    """The ``channels`` corpus with its motion in the order of ``channels`` (a model's): a channel
+    the corpus (or a clip) lacks holds 0 and is False in the clip's ``channel_mask``, never
+    invented; channels the model does not animate are left out. DatasetError when the corpus
+    is not of channels or shares none of them."""
+    channels = tuple(channels)
+    if corpus.space != "channels":
+        raise DatasetError(f"the model animates channels; this dataset holds {corpus.space}")
+    if channels == corpus.channels:
+        return corpus
+    where = {name: i for i, name in enumerate(corpus.channels)}
+    have = np.array([name in where for name in channels])
+    if not have.any():
+        shown = ", ".join(channels[:6]) + (", ..." if len(channels) > 6 else "")
+        raise DatasetError(f"the dataset has none of the model's channels ({shown})")
+    source = np.array([where[name] for name in channels if name in where])
+
+    def mapped(clip: Clip) -> Clip:
+        def motion_loader(load=clip.motion_loader) -> np.ndarray:
+            motion = np.asarray(load(), np.float32)
+            out = np.zeros((motion.shape[0], len(channels)), np.float32)
+            out[:, have] = motion[:, source]
+            return out
+
+        mask = have.copy()
+        if clip.channel_mask is not None:
+            mask[have] &= np.asarray(clip.channel_mask, bool)[source]
+        return replace(clip, motion_loader=motion_loader,
+                       channel_mask=None if mask.all() else mask)
+
+    return replace(corpus, clips=[mapped(c) for c in corpus.clips], channels=channels)
 
 
 def check_motion(motion: np.ndarray, space: str, num_vertices: int | None,

@@ -6,11 +6,17 @@ that reuse clip ids never share features). A window of ``T`` motion frames start
 at frame ``s`` pairs with ``F = round(T / fps * rate_hz)`` features starting at
 ``s * rate_hz / fps``; starts are drawn on the grid where that index is an integer, so audio
 and motion stay exactly aligned. Clips shorter than the window are padded and masked.
+
+Channels a clip did not capture (``Clip.channel_mask``) come with every window as
+``Batch.channel_mask``. For data-parallel training, ``batch(n, part=(rank, world))`` draws the
+same ``n`` windows on every rank (one RNG, advanced identically) and builds only this rank's
+contiguous share, so ``world`` ranks together see exactly the batch one process would.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,14 +26,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import DatasetError
+from ..errors import ConfigError, DatasetError
 from .corpus import Clip, MotionCorpus
 
 
 @dataclass
 class Batch:
     """``features (B, F, C)``, ``motion (B, T, D)``, ``speaker (B,)`` long, ``mask (B, T)`` bool
-    (True on real frames), plus where each row came from."""
+    (True on real frames), plus where each row came from; ``channel_mask (B, D)`` bool (False
+    on channels a clip did not capture) or None when every clip captured every channel."""
 
     features: torch.Tensor
     motion: torch.Tensor
@@ -35,6 +42,7 @@ class Batch:
     mask: torch.Tensor
     clip_ids: list[str]
     starts: list[int]
+    channel_mask: torch.Tensor | None = None
 
 
 def aligned_start_step(fps: float, rate_hz: float, limit: int = 1000) -> int:
@@ -43,6 +51,15 @@ def aligned_start_step(fps: float, rate_hz: float, limit: int = 1000) -> int:
     if abs(float(ratio) - rate_hz / fps) > 1e-9:
         return 1
     return ratio.denominator
+
+
+def batch_share(batch_size: int, rank: int, world: int) -> slice:
+    """Rank ``rank``'s contiguous rows of a global batch split over ``world`` processes."""
+    if batch_size % world:
+        raise ConfigError(f"the batch size {batch_size} is the global batch, split evenly over "
+                          f"the {world} processes; use a multiple of {world}")
+    size = batch_size // world
+    return slice(rank * size, (rank + 1) * size)
 
 
 def _safe_name(clip_id: str) -> str:
@@ -74,6 +91,10 @@ class WindowSampler:
         self._features: list[np.ndarray] = []
         self._motion: list[np.ndarray] = []
         self._speaker = [corpus.speaker_index(c.speaker) for c in self.clips]
+        self._channel_mask = [None if c.channel_mask is None
+                              else np.asarray(c.channel_mask, bool).reshape(-1) for c in self.clips]
+        if any(m is not None and m.shape != (corpus.motion_dim,) for m in self._channel_mask):
+            raise DatasetError(f"a clip's channel mask must have {corpus.motion_dim} entries")
         for clip in self.clips:
             features, motion = self._prepare(clip)
             self._features.append(features)
@@ -100,7 +121,7 @@ class WindowSampler:
             features = np.asarray(self.frontend(wave), dtype=np.float32)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(".tmp.npy")
+                tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")  # ranks may share a cache
                 np.save(tmp, features)
                 tmp.replace(path)
         return features, np.ascontiguousarray(motion, dtype=np.float32)
@@ -133,24 +154,40 @@ class WindowSampler:
         features = self._feature_slice(self._features[index], feature_start, self.feature_frames)
         return features, frames, mask
 
-    def batch(self, batch_size: int) -> Batch:
-        """``batch_size`` random windows; clips are drawn in proportion to their length."""
+    def batch(self, batch_size: int, part: tuple[int, int] = (0, 1)) -> Batch:
+        """``batch_size`` random windows; clips are drawn in proportion to their length.
+
+        ``part=(rank, world)``: all ``batch_size`` windows are drawn (the RNG advances as in
+        one process) but only the rank's share, rows ``rank * n`` to ``(rank + 1) * n`` with
+        ``n = batch_size // world``, is built and returned.
+        """
+        share = batch_share(batch_size, *part)
         rows = self.rng.choice(len(self.clips), size=batch_size, p=self._clip_weights)
-        parts, starts = [], []
+        starts = []
         for index in rows:
             spare = self._motion[index].shape[0] - self.window_frames
             slots = max(0, spare) // self.start_step
-            start = int(self.rng.integers(0, slots + 1)) * self.start_step
-            parts.append(self.window(int(index), start))
-            starts.append(start)
+            starts.append(int(self.rng.integers(0, slots + 1)) * self.start_step)
+        return self._stack([int(i) for i in rows[share]], starts[share])
+
+    def _stack(self, rows: list[int], starts: list[int]) -> Batch:
+        parts = [self.window(index, start) for index, start in zip(rows, starts, strict=True)]
         return Batch(
             features=torch.from_numpy(np.stack([p[0] for p in parts])),
             motion=torch.from_numpy(np.stack([p[1] for p in parts])),
             speaker=torch.tensor([self._speaker[i] for i in rows], dtype=torch.long),
             mask=torch.from_numpy(np.stack([p[2] for p in parts])),
             clip_ids=[self.clips[i].id for i in rows],
-            starts=starts,
+            starts=list(starts),
+            channel_mask=self._channel_masks(rows),
         )
+
+    def _channel_masks(self, rows: list[int]) -> torch.Tensor | None:
+        masks = [self._channel_mask[i] for i in rows]
+        if all(m is None for m in masks):
+            return None
+        full = np.ones(self.motion_dim, bool)
+        return torch.from_numpy(np.stack([full if m is None else m for m in masks]))
 
     def iter_clips(self) -> Iterator[tuple[Clip, Batch]]:
         """Each whole clip as a batch of one (for evaluation): all its frames and features."""
@@ -165,4 +202,5 @@ class WindowSampler:
                 mask=torch.ones(1, motion.shape[0], dtype=torch.bool),
                 clip_ids=[clip.id],
                 starts=[0],
+                channel_mask=self._channel_masks([index]),
             )

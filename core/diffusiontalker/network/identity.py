@@ -19,6 +19,18 @@ from ..errors import ConfigError, IdentityError
 from ..identity_choice import MATCH, IdentityChoice, blend_rows, blend_weights  # noqa: F401
 
 
+def check_new_name(name: str, names: list[str]) -> None:
+    """IdentityError unless ``name`` can name a new row beside ``names``: not empty, not taken,
+    not "match", and free of the blend syntax's ``=``, ``,`` and ``:``."""
+    if not name or name != name.strip() or any(c in name for c in "=,:") or name == MATCH:
+        raise IdentityError(f"{name!r} cannot name an identity: use a name without '=', ',', "
+                            f"':' or surrounding spaces that is not {MATCH!r}")
+    if name in names:
+        raise IdentityError(f"the library already has an identity called {name!r}; choose "
+                            "another name or remove that one first (diffusiontalker identity "
+                            "remove)")
+
+
 class StyleEncoder(nn.Module):
     """``g``: masked temporal mean of audio tokens ``(B, T, d)`` then an MLP ``-> (B, d_id)``."""
 
@@ -61,10 +73,38 @@ class IdentityLibrary(nn.Module):
         self.embeddings = nn.Parameter(self.embeddings.detach()[index].clone())
         self.names = list(names)
         self.config.names = list(names)
+        self.config.learned = [n for n in self.config.learned if n in names]
+
+    def add(self, name: str, row: Tensor) -> None:
+        """Append the row ``row (d,)`` named ``name`` (a talking identity learnt later, e.g.
+        from face capture); the other rows keep their names and values."""
+        check_new_name(name, self.names)
+        rows = self.embeddings.detach()
+        row = row.detach().to(rows).reshape(1, -1)
+        if row.shape[1] != rows.shape[1]:
+            raise IdentityError(f"an identity row of this library has {rows.shape[1]} values, "
+                                f"got {row.shape[1]}")
+        self.embeddings = nn.Parameter(torch.cat([rows, row]))
+        self.names = [*self.names, name]
+        self.config.names = list(self.names)
+        self.config.learned = [*self.config.learned, name]
+
+    def remove(self, name: str) -> None:
+        """Drop the row ``name``; the library keeps at least one identity."""
+        if name not in self.names:
+            raise IdentityError(f"no identity called {name!r}; the library has "
+                                f"{', '.join(self.names)}")
+        if len(self.names) == 1:
+            raise IdentityError(f"{name!r} is the library's only identity; a model needs one")
+        self.keep([n for n in self.names if n != name])
 
     def neutral(self) -> Tensor:
-        """The neutral identity: the mean of the library rows."""
-        return self.embeddings.mean(0)
+        """The neutral identity: the mean of the library rows the network was trained with
+        (rows added later, ``config.learned``, leave it unchanged)."""
+        trained = [i for i, n in enumerate(self.names) if n not in set(self.config.learned)]
+        if not trained or len(trained) == len(self.names):
+            return self.embeddings.mean(0)
+        return self.embeddings[trained].mean(0)
 
     def rows(self, speaker: Tensor) -> Tensor:
         """Library rows for speaker indices ``(B,) -> (B, d)`` (the training condition)."""

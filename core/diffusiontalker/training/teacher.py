@@ -1,11 +1,17 @@
 """Teacher training: the diffusion loss plus the contrastive identity loss.
 
 Loss (DiffusionTalker, arXiv 2311.16565 § 3): ``‖x̂ − x‖²`` for the
-x-parameterisation (or ``‖v̂ − v‖²`` for v) over real frames, plus ``λ · InfoNCE`` between the
-style encoder's pooled audio and the identity library. Time ``u`` is continuous (``u ~ U(0,1]``)
-or on a power-of-two grid (``u = i/N``), so the teacher can be distilled by halving.
-Seeded and resumable: the training state (weights, Adam moments, step, RNG states) is a
-safetensors file beside the output, never a pickle.
+x-parameterisation (or ``‖v̂ − v‖²`` for v) over real frames (and captured channels), plus
+``λ · InfoNCE`` between the style encoder's pooled audio and the identity library. Time ``u``
+is continuous (``u ~ U(0,1]``) or on a power-of-two grid (``u = i/N``), so the teacher can be
+distilled by halving. Seeded and resumable: the training state (weights, Adam moments, step,
+RNG states) is a safetensors file beside the output, never a pickle.
+
+``init`` fine-tunes an existing checkpoint instead of a new model: its architecture, audio
+frontend, motion normalisation and diffusion settings are kept; the data is mapped onto its
+channels; its identity rows keep their names and new speakers get new rows
+(:func:`.data.extend_library`). Under ``torchrun`` the global batch is split over the
+processes with DistributedDataParallel (:mod:`.distributed`).
 """
 
 from __future__ import annotations
@@ -14,12 +20,13 @@ import json
 from pathlib import Path
 
 import torch
+from torch import nn
 from tqdm import tqdm
 
 from ..audio.build import build_frontend
 from ..config import AudioEncoderConfig, ModelConfig, MotionSpec, TrainConfig, check_resume  # noqa: F401
 from ..diffusion.schedule import diffuse, v_target
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConfigError
 from ..network import checkpoint
 from ..network.factory import new_model
 from ..network.model import DiffusionTalker
@@ -27,16 +34,22 @@ from .data import (
     JsonlLog,
     batch_conditioning,
     cosine_lr,
+    data_label,
+    extend_library,
+    fit_normalizer,
+    load_init,
     masked_mse,
     open_corpus,
     prefixed,
     restore_rng,
     rng_metadata,
-    training_frames,
     unprefixed,
 )
+from .distributed import Precision, Ranks, session
 
 STATE_KIND = "diffusiontalker-train-state"
+# TrainConfig fields that shape a new model; a fine-tuned one keeps its checkpoint's
+NEW_MODEL_SETTINGS = ("out", "preset", "audio", "prediction", "teacher_steps", "pca_components")
 
 
 def sample_time(batch: int, grid: int, generator: torch.Generator) -> torch.Tensor:
@@ -52,9 +65,9 @@ def teacher_loss(model: DiffusionTalker, batch, u: torch.Tensor, noise: torch.Te
     device = noise.device
     x, cond = batch_conditioning(model, batch, device)
     z = diffuse(x, u, noise)  # u stays float64 on the CPU; the schedule moves its values
-    out = model.network_output(z, u.float().to(device), cond)
+    out = model.network_output(z, u.float().to(device), cond).float()
     target = v_target(x, noise, u) if model.prediction == "v" else x
-    diffusion = masked_mse(out, target, cond.mask)
+    diffusion = masked_mse(out, target, cond.mask, channel_mask=batch.channel_mask)
     ident = model.identity.info_nce(cond.audio, batch.speaker.to(device), cond.mask)
     loss = diffusion + identity_weight * ident
     return loss, {"loss": loss.item(), "diffusion": diffusion.item(), "identity": ident.item()}
@@ -76,7 +89,8 @@ def validate(model: DiffusionTalker, sampler, seed: int, batches: int = 2,
             u = torch.full((x.shape[0],), u_value)
             noise = torch.randn(x.shape, generator=gen).to(device)
             x_hat = model.denoise(diffuse(x, u, noise), u, cond)
-            errors.append(float(masked_mse(x_hat, x, cond.mask)))
+            errors.append(float(masked_mse(x_hat, x, cond.mask,
+                                           channel_mask=batch.channel_mask)))
     sampler.rng.bit_generator.state = state
     hits = []
     for _, clip_batch in sampler.iter_clips():
@@ -102,79 +116,136 @@ def build_teacher(cfg: TrainConfig, corpus, frontend) -> DiffusionTalker:
     torch.manual_seed(cfg.seed)
     model = new_model(motion, corpus.speakers, frontend.config, cfg.preset, cfg.prediction,
                       template=template, provenance={
-                          "kind": "teacher", "data": str(cfg.data), "dataset_kind": corpus.kind,
+                          "kind": "teacher", "data": data_label(cfg.data),
+                          "dataset_kind": corpus.kind,
                           "train": {k: v for k, v in cfg.to_dict().items() if k != "out"}})
-    model.normalizer.fit(training_frames(corpus, seed=cfg.seed))
+    fit_normalizer(model.normalizer, corpus, seed=cfg.seed)
     model.config.diffusion.teacher_steps = cfg.teacher_steps
     model.config.diffusion.default_steps = cfg.teacher_steps
     return model
 
 
+class TeacherStep(nn.Module):
+    """The teacher's loss as a module's forward, so DistributedDataParallel can wrap it."""
+
+    def __init__(self, model: DiffusionTalker, identity_weight: float):
+        super().__init__()
+        self.model = model
+        self.identity_weight = identity_weight
+
+    def forward(self, batch, u: torch.Tensor, noise: torch.Tensor):
+        return teacher_loss(self.model, batch, u, noise, self.identity_weight)
+
+
+def fine_tuned(base: DiffusionTalker, cfg: TrainConfig, corpus) -> DiffusionTalker:
+    """``base`` (the ``--init`` model) with rows for the data's new speakers and the run's
+    provenance; everything else as it was."""
+    added = extend_library(base, corpus.speakers, seed=cfg.seed)
+    before = base.config.provenance
+    base.config.provenance = {
+        "kind": "fine-tuned", "init": str(cfg.init), "init_kind": before.get("kind"),
+        "data": data_label(cfg.data),
+        "dataset_kind": corpus.kind, "added_identities": added,
+        "train": {k: v for k, v in cfg.to_dict().items() if k not in NEW_MODEL_SETTINGS}}
+    return base
+
+
 def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True,
           stop_at: int | None = None) -> Path:
-    """Train a teacher on ``cfg.data`` and save it to ``cfg.out``; returns the path.
+    """Train a teacher on ``cfg.data`` (or fine-tune ``cfg.init``) and save it to ``cfg.out``;
+    returns the path. Under ``torchrun``, every process calls this; rank 0 writes.
 
     ``stop_at``: end this run after that step (a time-boxed run) with the state saved, so
     ``resume=True`` continues exactly where it stopped; the checkpoint is then not written.
     """
-    frontend = build_frontend(AudioEncoderConfig.from_dict(cfg.audio), cfg.device)
-    corpus, sampler, val_sampler = open_corpus(cfg.data, frontend, cfg.window_seconds, cfg.seed,
-                                               cfg.cache_dir)
-    device = torch.device(cfg.device)
-    start_step = 0
+    with session(cfg.device) as ranks:
+        return _train(cfg, ranks, resume, show_progress, stop_at)
+
+
+def _train(cfg: TrainConfig, ranks: Ranks, resume: bool, show_progress: bool,
+           stop_at: int | None) -> Path:
+    precision = Precision(cfg.precision, ranks.device)
+    share = ranks.share(cfg.batch_size)
+    tensors: dict = {}
     state_meta: dict[str, str] = {}
-    if resume and cfg.state_path.exists():
+    base = None
+    if resume:
+        if not cfg.state_path.exists():
+            raise CheckpointError(f"nothing to resume: no training state at {cfg.state_path}")
         tensors, state_meta = checkpoint.load_state(cfg.state_path, STATE_KIND)
         if "train_config" in state_meta:  # the run's own settings must not change on resume
             check_resume(TrainConfig.from_dict(json.loads(state_meta["train_config"])), cfg)
-        model = DiffusionTalker(ModelConfig.from_dict(json.loads(state_meta["config"])))
-        model.load_state_dict(unprefixed("model/", tensors))
-        start_step = int(state_meta["step"])
-    elif resume:
-        raise CheckpointError(f"nothing to resume: no training state at {cfg.state_path}")
-    else:
+        base = DiffusionTalker(ModelConfig.from_dict(json.loads(state_meta["config"])))
+        base.load_state_dict(unprefixed("model/", tensors))
+    elif cfg.init:
+        base = load_init(cfg.init)
+    audio = base.config.audio if base else AudioEncoderConfig.from_dict(cfg.audio)
+    frontend = build_frontend(audio, str(ranks.device))
+    corpus, sampler, val_sampler = open_corpus(
+        cfg.data, frontend, cfg.window_seconds, cfg.seed, cfg.cache_dir,
+        like=base.config if base else None, library=base.identity.names if base else None,
+        speaker=cfg.speaker)
+    if base is None:
         model = build_teacher(cfg, corpus, frontend)
-    model.to(device).train()
+    elif resume:
+        if corpus.speakers != base.identity.names:
+            raise ConfigError(f"the data has speakers the run did not start with "
+                              f"({', '.join(corpus.speakers[len(base.identity.names):])}); "
+                              "resume with the run's own data")
+        model = base
+    else:
+        model = fine_tuned(base, cfg, corpus)
+    model.to(ranks.device).train()
+    step_loss = ranks.wrap(TeacherStep(model, cfg.identity_weight))
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     gen = torch.Generator().manual_seed(cfg.seed)
+    start_step = int(state_meta.get("step", 0))
     if state_meta:
         checkpoint.optimizer_from_tensors(optimizer, tensors, state_meta["param_groups"])
         restore_rng(sampler, state_meta)
         gen.set_state(tensors["rng/time_noise"])
-    log = JsonlLog(cfg.log_path, fresh=start_step == 0)
+        precision.load_state(state_meta)
+    log = JsonlLog(cfg.log_path, fresh=start_step == 0) if ranks.main else None
     bar = tqdm(range(start_step, cfg.steps), initial=start_step, total=cfg.steps,
-               disable=not show_progress, desc="teacher", unit="step")
+               disable=not (show_progress and ranks.main), desc="teacher", unit="step")
+    params = list(model.parameters())
     for step in bar:
         for group in optimizer.param_groups:
             group["lr"] = cosine_lr(step, cfg.steps, cfg.lr, cfg.warmup)
-        batch = sampler.batch(cfg.batch_size)
-        u = sample_time(cfg.batch_size, cfg.time_grid, gen)
-        noise = torch.randn(batch.motion.shape[0], batch.motion.shape[1],
-                            model.normalizer.model_dim, generator=gen).to(device)
-        loss, parts = teacher_loss(model, batch, u, noise, cfg.identity_weight)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
+        batch = sampler.batch(cfg.batch_size, ranks.part)
+        # the global batch's times and noise, drawn as one process would; this rank's rows
+        u = sample_time(cfg.batch_size, cfg.time_grid, gen)[share]
+        noise = torch.randn(cfg.batch_size, batch.motion.shape[1], model.normalizer.model_dim,
+                            generator=gen)[share].to(ranks.device)
+        with precision.autocast():
+            loss, parts = step_loss(batch, u, noise)
+        precision.step(loss, optimizer, params, cfg.grad_clip)
         done = step + 1
         if done % cfg.log_every == 0 or done == cfg.steps:
-            log.write(step=done, lr=optimizer.param_groups[0]["lr"], **parts)
-            bar.set_postfix(loss=f"{parts['loss']:.4f}")
-        if val_sampler is not None and (done % cfg.val_every == 0 or done == cfg.steps):
+            parts = ranks.mean(parts)
+            if log is not None:
+                log.write(step=done, lr=optimizer.param_groups[0]["lr"], **parts)
+                bar.set_postfix(loss=f"{parts['loss']:.4f}")
+        if log is not None and val_sampler is not None and (done % cfg.val_every == 0
+                                                            or done == cfg.steps):
             log.write(step=done, **validate(model, val_sampler, cfg.seed))
-        if done % cfg.save_every == 0 or done == cfg.steps or done == stop_at:
-            _save_state(cfg, model, optimizer, sampler, gen, done)
+        if ranks.main and (done % cfg.save_every == 0 or done == cfg.steps or done == stop_at):
+            _save_state(cfg, model, optimizer, sampler, gen, done, precision)
         if done == stop_at:
             return cfg.state_path
     model.eval()
     model.config.provenance["trained_steps"] = cfg.steps
-    return checkpoint.save_model(model, cfg.out)
+    if ranks.main:
+        checkpoint.save_model(model, cfg.out)
+    return Path(cfg.out)
 
 
-def _save_state(cfg: TrainConfig, model, optimizer, sampler, gen, step: int) -> None:
+def _save_state(cfg: TrainConfig, model, optimizer, sampler, gen, step: int,
+                precision: Precision) -> None:
     optim_tensors, groups = checkpoint.optimizer_to_tensors(optimizer)
     tensors = {**prefixed("model/", model.state_dict()), **optim_tensors,
                "rng/time_noise": gen.get_state()}
     meta = {"config": json.dumps(model.config.to_dict()), "train_config": json.dumps(cfg.to_dict()),
-            "step": str(step), "param_groups": groups, **rng_metadata(sampler)}
+            "step": str(step), "param_groups": groups, **rng_metadata(sampler),
+            **precision.state()}
     checkpoint.save_state(cfg.state_path, tensors, meta, STATE_KIND)

@@ -58,6 +58,7 @@ PYTHON_BLOCKS = blocks("python")
 def workdir(tmp_path, monkeypatch):
     shutil.copy(DATA_DIR / "demo_speech.wav", tmp_path / "speech.wav")
     shutil.copy(DEFAULT_CHECKPOINT, tmp_path / "model.safetensors")
+    (tmp_path / "keys.json").write_text('[{"frame": 30, "channels": {"jawOpen": 0.0}}]')
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -175,7 +176,8 @@ def test_command_line_parses(where, line):
 def test_the_readme_generate_and_identities_lines_run(workdir, capsys):
     lines = [line for where, line in COMMAND_LINES if where.startswith("README.md")
              and line.split()[0] in ("generate", "identities")]
-    assert len(lines) == 3  # generate, the re-take of its output, identities (in this order)
+    # generate, the re-take of its output, keys, takes, transcript, identities (in this order)
+    assert len(lines) == 6
     for line in lines:
         for variant in variants(line):
             argv = shlex.split(variant)
@@ -183,4 +185,6 @@ def test_the_readme_generate_and_identities_lines_run(workdir, capsys):
                 continue  # a worker process: tests/runtime/test_worker.py
             assert cli.main(argv) == 0, f"`diffusiontalker {variant}`: {capsys.readouterr().err}"
     assert (workdir / "motion.npz").is_file() and (workdir / "again.npz").is_file()
+    assert (workdir / "keyed.npz").is_file() and (workdir / "said.npz").is_file()
+    assert sorted(p.name for p in workdir.glob("take_*.npz")) == [f"take_{i}.npz" for i in range(4)]
     assert "ada" in capsys.readouterr().out.split()

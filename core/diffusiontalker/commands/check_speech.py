@@ -2,14 +2,14 @@
 
 Generates motion for each clip, measures the lip aperture on the demo head's rig, aligns the
 transcript with PocketSphinx, and reports envelope correlation, closure at bilabials and rest
-in silence (see :mod:`diffusiontalker.evaluation.speech_check`).
+in silence (see :mod:`diffusiontalker.evaluation.speech_check`). ``--transcript-guidance``
+generates with the transcript's keys (``direction.transcript``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", default=None, help="write the per-clip results here")
     p.add_argument("--runtime", choices=("torch", "onnx"), default="torch",
                    help="check the torch model (default) or the shipped files' ONNX export")
+    p.add_argument("--transcript-guidance", action="store_true",
+                   help="generate with the transcript's mouth keys (closures at /p b m/, ...)")
     add_audio_encoder_argument(p)
 
 
@@ -52,9 +54,11 @@ def run(args: argparse.Namespace) -> int:
     if args.runtime == "torch":
         require_torch("check-speech")
     require_extra("check-speech", "check-speech", "pocketsphinx")
+    from ..audio.alignment import align_transcript
     from ..audio.loading import SAMPLE_RATE, load_audio
+    from ..direction.transcript import transcript_keys, trusted_phones
     from ..errors import AudioError, DiffusionTalkerError
-    from ..evaluation.speech_check import align_phones, check_motion, demo_head_aperture
+    from ..evaluation.speech_check import check_motion, demo_head_aperture
 
     if args.runtime == "onnx":
         if args.audio_encoder:
@@ -73,14 +77,18 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     for path, text in _clip_list(args.clips):
         wave = load_audio(path)
-        words = re.sub(r"[^a-z' ]", " ", text.lower()).split()
         try:
-            phones = align_phones(wave, SAMPLE_RATE, " ".join(words))
-        except AudioError as exc:  # a partial alignment would bias the closure count
+            alignment = align_transcript(wave, SAMPLE_RATE, text)
+        except AudioError as exc:  # a partial or wrong alignment would bias the closure count
             print(f"{path.name:24s} skipped: {exc}")
             continue
+        phones = alignment.phones
+        keys = None
+        if args.transcript_guidance:
+            keys = transcript_keys(trusted_phones(alignment)[0], talker.fps, talker.channels,
+                                   talker.num_frames(wave))
         motion = talker.generate(wave, SAMPLE_RATE, identity=args.identity, steps=args.steps,
-                                 seed=args.seed)
+                                 seed=args.seed, keys=keys)
         result = check_motion(wave, SAMPLE_RATE, motion.fps, aperture_of(motion.data), phones,
                               threshold)
         rows.append({"clip": path.name, **result.to_dict()})

@@ -7,8 +7,8 @@ captured motion for those voices, three properties are checked against the audio
    loudness envelope (both at the motion frame rate), at zero lag and at the best lag within
    ±100 ms (lip motion commonly leads the sound by a few tens of milliseconds).
 2. **Closure at bilabials:** for each /p b m/ found by a phone-level forced alignment
-   (PocketSphinx, given the transcript), whether the lips close — the lip aperture falls below
-   a threshold somewhere in the phone's interval (±1 frame).
+   (``audio.alignment``: PocketSphinx, given the transcript), whether the lips close — the
+   lip aperture falls below a threshold somewhere in the phone's interval (±1 frame).
 3. **Rest in silence:** in the aligned silences longer than 0.3 s (away from their edges), the
    mouth is closed: the median aperture is below the threshold.
 
@@ -23,18 +23,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..errors import AudioError
+from ..audio.alignment import Phone, align_phones  # noqa: F401  (the alignment lives there)
 
 BILABIALS = frozenset({"P", "B", "M"})
-
-
-@dataclass
-class Phone:
-    """One aligned phone (ARPAbet name; ``SIL`` for silence), times in seconds."""
-
-    name: str
-    start: float
-    end: float
 
 
 @dataclass
@@ -100,50 +91,6 @@ def lagged_correlation(opening: np.ndarray, envelope: np.ndarray, max_lag: int) 
         if c > best:
             best, best_lag = c, lag
     return best, best_lag
-
-
-def align_phones(wave: np.ndarray, sample_rate: int, transcript: str) -> list[Phone]:
-    """Phone-level forced alignment of ``transcript`` with PocketSphinx's bundled en-US model.
-
-    Resamples without dither (dither changes PocketSphinx's result run to run), pads with
-    silence, and checks that every transcript word came back (the default best-path pass can
-    return a partial alignment); raises :class:`AudioError` if the alignment is incomplete.
-    """
-    try:
-        from pocketsphinx import Decoder
-    except ImportError as exc:  # optional: only the evaluation needs it
-        raise AudioError("forced alignment needs the 'pocketsphinx' package") from exc
-    if sample_rate != 16000:
-        from ..audio.loading import load_audio
-
-        wave = load_audio(wave, sample_rate)
-    pad = 0.25
-    pcm = np.concatenate([np.zeros(int(pad * 16000)), np.asarray(wave, np.float64),
-                          np.zeros(int(pad * 16000))])
-    pcm = (np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes()
-    words = transcript.lower().split()
-    for beam in (1e-48, 1e-80):
-        decoder = Decoder(samprate=16000, loglevel="FATAL", beam=beam, wbeam=beam * 1e8)
-        decoder.set_align_text(" ".join(words))
-        for _ in range(2):  # word pass, then phone-level alignment pass
-            decoder.start_utt()
-            decoder.process_raw(pcm, full_utt=True)
-            decoder.end_utt()
-            if _ == 0:
-                decoder.set_alignment()
-        alignment = decoder.get_alignment()
-        if alignment is None:
-            continue
-        got = [w.name.split("(")[0] for w in alignment if not w.name.startswith("<")]
-        if got == words:
-            phones = []
-            for word in alignment:
-                for p in word:
-                    start = p.start / 100.0 - pad
-                    end = (p.start + p.duration) / 100.0 - pad
-                    phones.append(Phone(p.name, max(start, 0.0), max(end, 0.0)))
-            return phones
-    raise AudioError("forced alignment did not cover the whole transcript")
 
 
 def check_motion(

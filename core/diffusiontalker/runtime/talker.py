@@ -251,6 +251,7 @@ class WindowedTalker(TalkerFacts):
     def generate_takes(self, audio: Any, sample_rate: int | None = None, *,
                        seeds: Sequence[int] = (0,), identity: IdentityChoice = None,
                        steps: int | None = None, style_strength: float = 1.0, keys: Any = None,
+                       transcript: str | None = None,
                        progress: Progress | None = None, cancel: Cancel | None = None,
                        status: Status | None = None,
                        hold: tuple[np.ndarray, np.ndarray] | None = None) -> list[Motion]:
@@ -262,7 +263,10 @@ class WindowedTalker(TalkerFacts):
         first window and ``cancel()`` is honoured before every window and every step.
         ``hold = (mask (T,), target (T, P))`` holds frames to a model-space target (weight
         ``mask``; :mod:`.retake` uses it); ``keys`` too, per channel; frames of digital silence
-        are held at the rest pose (``diffusion.constraints``)."""
+        are held at the rest pose (``diffusion.constraints``). ``transcript``: what is said;
+        its forced alignment adds soft keys (``direction.transcript``: /p b m/ close, /f v/
+        tuck, rounded vowels pucker; the caller's keys win where both key a channel); when it
+        cannot be used, the takes are made without it and their ``notes`` say why."""
         seeds = [int(s) for s in seeds]
         if not seeds:
             raise ConfigError("at least one seed is needed (one take per seed)")
@@ -271,6 +275,12 @@ class WindowedTalker(TalkerFacts):
         say("reading audio")
         wave = load_audio(audio, sample_rate)
         num_frames = self.num_frames(wave)
+        notes: list[str] = []
+        if transcript is not None and str(transcript).strip():
+            say("aligning the transcript")
+            guided, note = self.transcript_keys(wave, str(transcript), num_frames)
+            notes += [note] if note else []
+            keys = [*guided, *parse_keys(keys)]  # later keys win ties: the caller's
         keyed = self.key_constraint(keys, num_frames)
         spans = self.windows(num_frames)
         if progress is not None:
@@ -315,5 +325,17 @@ class WindowedTalker(TalkerFacts):
             require_finite(data, "the generated motion", "the model produced NaN or infinity; "
                            "try another step count or a lower style strength, and check the "
                            "checkpoint")
-            takes.append(self.motion(data, weights))
+            take = self.motion(data, weights)
+            take.notes = list(notes)
+            takes.append(take)
         return takes
+
+    def transcript_keys(self, wave: np.ndarray, transcript: str,
+                        num_frames: int) -> tuple[list[dict], str | None]:
+        """Keys from the transcript's forced alignment and a note for the user, or no keys and
+        the reason (``direction.transcript.transcript_guidance``; it never raises)."""
+        from ..direction.transcript import transcript_guidance
+
+        per_channel = self.channels if not self.config.motion.pca_components else None
+        return transcript_guidance(wave, transcript, fps=self.fps, channels=per_channel,
+                                   num_frames=num_frames)

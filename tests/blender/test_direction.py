@@ -137,3 +137,22 @@ def test_takes_are_listed_swapped_in_one_step_and_removed_together(tiny, tmp_pat
     assert bpy.ops.diffusiontalker.remove_generated() == {"FINISHED"}
     assert not [a for a in bpy.data.actions if a.get("diffusiontalker")]
     assert takes.takes(key) == []
+
+
+def test_a_dialog_that_cannot_be_used_is_reported_and_the_take_made_without_it(tiny, tmp_path):
+    pytest.importorskip("pocketsphinx")
+    from diffusiontalker_blender.props import dialog_text
+
+    head = make_channel_head()
+    add_strip(write_speech_wav(tmp_path / "s.wav"), frame=10, trim=5)
+    _generate(seed=0)
+    free = _keys(ours_fcurve(head, "jawOpen")).copy()
+    _generate(seed=0, transcript="a tone is not speech")
+    settings = bpy.context.scene.diffusiontalker
+    assert "transcript not used" in settings.warning
+    assert np.abs(_keys(ours_fcurve(head, "jawOpen")) - free).max() <= 1e-5
+    text = bpy.data.texts.new("dialog")
+    text.write("Hello there.")
+    settings.transcript = "ignored"
+    settings.transcript_text = text
+    assert dialog_text(settings).strip() == "Hello there."

@@ -16,10 +16,10 @@ import struct
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from ..errors import CheckpointError
-from ..motion import require_finite
+from ..motion import require_finite, write_atomically
 
 FORMAT = "diffusiontalker"
 FORMAT_VERSION = "1"
@@ -99,10 +99,15 @@ def save_model(model, path: str | Path, extra_metadata: dict | None = None) -> P
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION,
                 "config": json.dumps(model.config.to_dict())}
     metadata.update({k: str(v) for k, v in (extra_metadata or {}).items()})
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=metadata)
-    tmp.replace(path)
+    _write_safetensors(path, tensors, metadata)
     return path
+
+
+def _write_safetensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
+    """safetensors bytes written atomically (``motion.write_atomically``: a temporary file beside
+    ``path``, fsynced, then moved; removed on failure, which is an OutputError)."""
+    data = save(tensors, metadata=metadata)
+    write_atomically(path, lambda f: f.write(data))
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu"):
@@ -157,10 +162,8 @@ def save_state(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dic
     """Save plain tensors + string metadata (training state) as safetensors of ``kind``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file({k: v.detach().cpu().clone().contiguous() for k, v in tensors.items()}, str(tmp),
-              metadata={"format": kind, **metadata})
-    tmp.replace(path)
+    _write_safetensors(path, {k: v.detach().cpu().clone().contiguous() for k, v in tensors.items()},
+                       {"format": kind, **metadata})
     return path
 
 

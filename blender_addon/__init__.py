@@ -10,9 +10,9 @@ _registered = False
 
 
 def _modules():
-    from . import operators, panel, prefs, props
+    from . import landmarks_ui, operators, operators_identity, panel, panel_landmarks, prefs, props
 
-    return props, prefs, operators, panel
+    return props, prefs, operators, operators_identity, panel, landmarks_ui, panel_landmarks
 
 
 def register() -> None:

@@ -46,7 +46,7 @@ def build_demo_scene(audio_path: str, fps: int = 30):
 
 
 def add_camera_and_light(scene, head) -> None:
-    """An orthographic camera framing the head from the front (-Y), and a sun."""
+    """An orthographic camera framing the head from the front (-Y), and the light rig."""
     corners = np.array([head.matrix_world @ Vector(c) for c in head.bound_box])
     lo, hi = corners.min(0), corners.max(0)
     centre = (lo + hi) / 2
@@ -58,9 +58,41 @@ def add_camera_and_light(scene, head) -> None:
     cam.location = (centre[0], lo[1] - 1.0, centre[2])
     cam.rotation_euler = (np.pi / 2, 0.0, 0.0)  # looking along +Y at the face
     scene.camera = cam
-    sun = bpy.data.objects.new("DT Light", bpy.data.lights.new("DT Light", "SUN"))
-    sun.rotation_euler = (0.9, 0.0, 0.3)
-    scene.collection.objects.link(sun)
+    add_light_rig(scene)
+
+
+# Sun lights (strength in W/m², direction as Euler XYZ radians) and the world's ambient light:
+# a soft key from the upper left, a weaker fill from the right, a rim from behind. Suns light
+# every head of a grid alike; the view transform is AgX (Blender's default).
+LIGHT_RIG = (
+    ("DT Key", 3.2, (0.85, 0.0, -0.55), 12.0),
+    ("DT Fill", 0.9, (1.2, 0.0, 0.9), 30.0),
+    ("DT Rim", 2.0, (-1.05, 0.0, -0.48), 8.0),
+)
+WORLD_AMBIENT = ((0.60, 0.64, 0.70), 0.35)
+
+
+def add_light_rig(scene) -> None:
+    """Key, fill and rim suns plus a dim world (EEVEE and Cycles; Workbench uses its own
+    studio light)."""
+    for name, strength, rotation, angle in LIGHT_RIG:
+        light = bpy.data.lights.new(name, "SUN")
+        light.energy = strength
+        light.angle = np.radians(angle)
+        obj = bpy.data.objects.new(name, light)
+        obj.rotation_euler = rotation
+        scene.collection.objects.link(obj)
+    if scene.world is None:
+        scene.world = bpy.data.worlds.new("DT World")
+    colour, strength = WORLD_AMBIENT
+    scene.world.color = colour
+    if not scene.world.use_nodes:  # Blender < 5.0
+        scene.world.use_nodes = True
+    background = next((n for n in scene.world.node_tree.nodes
+                       if n.bl_idname == "ShaderNodeBackground"), None)
+    if background is not None:
+        background.inputs["Color"].default_value = (*colour, 1.0)
+        background.inputs["Strength"].default_value = strength
 
 
 def setup_workbench(scene, size: int = 480) -> None:

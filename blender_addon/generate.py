@@ -12,14 +12,7 @@ from dataclasses import dataclass, field
 import bpy
 import numpy as np
 
-from diffusiontalker.bake.shapes import (
-    basis_bake_bytes,
-    check_finite,
-    compact_basis,
-    offsets_from_channels,
-    per_frame_keys_warning,
-    point_cache_warning,
-)
+from diffusiontalker.bake.shapes import check_finite
 from diffusiontalker.bake.timing import (
     StripTiming,
     audible_frames,
@@ -27,15 +20,25 @@ from diffusiontalker.bake.timing import (
     cut_audio,
     motion_on_strip,
 )
+from diffusiontalker.channels import CHANNELS
 from diffusiontalker.errors import AudioError, DiffusionTalkerError, TopologyError
 from diffusiontalker.runtime.talker import motion_frames, status_kwarg
 
-from . import compat, direction, layering, model_cache, strips, takes, targets, writers
+from . import (
+    character,
+    compat,
+    direction,
+    layering,
+    model_cache,
+    output,
+    strips,
+    takes,
+    targets,
+    writers,
+)
 from .audio import SAMPLE_RATE, strip_audio
 from .jobs import Job
-
-OUTPUT_MODES = ("AUTO", "CHANNEL_KEYS", "BASIS", "PER_FRAME", "POINT_CACHE")
-BASIS_MEMORY_BUDGET = 2**30  # bytes a basis bake may need before AUTO picks a point cache
+from .output import BASIS_MEMORY_BUDGET, OUTPUT_MODES, resolve_mode  # noqa: F401 (public here)
 
 
 @dataclass
@@ -73,13 +76,17 @@ class Prepared:
     wave: np.ndarray
     window_start: float
     extra: dict = field(default_factory=dict)
+    followers: list[str] = field(default_factory=list)  # the character's other meshes
 
 
 def prepare(scene: bpy.types.Scene, options: GenerateOptions) -> Prepared:
     """Check the inputs and read audio and timing; raises a clear error, changes nothing."""
     if options.output_mode not in OUTPUT_MODES:
         raise DiffusionTalkerError(f"unknown output mode '{options.output_mode}'")
-    info = targets.target_info(bpy.data.objects.get(options.target))
+    view_layer = _view_layer(scene)
+    view_layer.update()  # object matrices as set (a script may just have moved the head)
+    obj = targets.resolve_main(bpy.data.objects.get(options.target), view_layer.objects)
+    info = targets.target_info(obj)
     strip = strips.choose_strip(scene, options.strip, use_muted=options.use_muted)
     wave = strip_audio(strip)
     timing = compat.strip_timing(strip)
@@ -94,7 +101,8 @@ def prepare(scene: bpy.types.Scene, options: GenerateOptions) -> Prepared:
     if options.takes < 1:
         raise DiffusionTalkerError(f"Takes must be at least 1, got {options.takes}")
     extra = {"strip": strip.name}
-    obj = bpy.data.objects.get(options.target)
+    channels = getattr(talker, "channels", None) or CHANNELS
+    followers = [o.name for o in targets.character(obj, view_layer, channels)]
     audible = audible_frames(timing)
     first, last = int(audible[0]), int(audible[-1])
     if options.retake:
@@ -106,7 +114,16 @@ def prepare(scene: bpy.types.Scene, options: GenerateOptions) -> Prepared:
         extra["take_scene"] = (audible, direction.read_take(obj, names, audible), names)
     if options.keep_keys or options.retake:
         extra["user_keys"] = direction.user_keys(obj, int(audible[0]), int(audible[-1]))
-    return Prepared(options, scene.name, info, timing, fps, part, start, extra=extra)
+    return Prepared(options, scene.name, info, timing, fps, part, start, extra=extra,
+                    followers=followers)
+
+
+def _view_layer(scene):
+    """The view layer whose selection and active collection say what the character is."""
+    context_layer = getattr(bpy.context, "view_layer", None)
+    if context_layer is not None and bpy.context.scene == scene:
+        return context_layer
+    return scene.view_layers[0]
 
 
 def _channel_names(obj) -> list[str]:
@@ -207,9 +224,9 @@ def make_job(prep: Prepared) -> Job:
 
     def apply(result) -> str:
         motion, frames, values, built, others = result
-        obj = bpy.data.objects.get(prep.options.target)
+        obj = bpy.data.objects.get(prep.info.name)
         if obj is None or obj.type != "MESH":
-            raise TopologyError(f"the head '{prep.options.target}' was removed while generating")
+            raise TopologyError(f"the head '{prep.info.name}' was removed while generating")
         if len(obj.data.vertices) != prep.info.num_vertices:
             raise TopologyError(f"the head '{obj.name}' changed while generating; generate again")
         warnings = prep.extra.setdefault("warnings", [])  # the operator reports these
@@ -217,17 +234,23 @@ def make_job(prep: Prepared) -> Job:
             check_finite(values)
             first, last = prep.extra["range"]
             count = direction.rewrite_range(obj, motion.channels, frames, values, first, last)
-            return f"re-took frames {first}-{last} of '{obj.name}' ({count} frames)"
+            meshes = character.retake_followers(obj, motion.channels, frames, values, first, last)
+            also = f" and {meshes} more meshes" if meshes else ""
+            return f"re-took frames {first}-{last} of '{obj.name}'{also} ({count} frames)"
         users = direction.user_frames(prep.extra.get("user_keys") or {}, frames)
-        mode = write_motion(obj, motion, frames, values, built, prep.options, notes=warnings,
-                            users=users)
+        main = output.plan(obj, motion, frames, values, built, prep.options, warnings, users)
+        more = character.plan_followers(obj, prep.followers, motion, frames, values,
+                                        prep.options, main.mode, warnings)
+        output.commit(main, prep.options.cache_dir)  # every mesh planned: now write
         if others:
             _store_takes(obj, motion.channels, frames, others, prep.options, users)
         warnings += layering.settle(obj, prep.options.layering)
+        warnings += character.commit_followers(obj, more, prep.options)
         steps = prep.extra.get("steps")
-        how = mode.lower().replace("_", " ") + (f", {steps} steps" if steps else "")
+        how = main.mode.lower().replace("_", " ") + (f", {steps} steps" if steps else "")
         takes_text = f", {len(others) + 1} takes" if others else ""
-        return (f"animated '{obj.name}' from frame {int(frames[0])} to {int(frames[-1])} "
+        also = f" and {len(more)} more meshes ({', '.join(p.obj.name for p in more)})" if more else ""
+        return (f"animated '{obj.name}'{also} from frame {int(frames[0])} to {int(frames[-1])} "
                 f"({len(frames)} frames, {how}{takes_text})")
 
     label = "Re-take" if prep.options.retake else "Generate"
@@ -246,64 +269,15 @@ def _store_takes(obj, channels, frames, others, options: GenerateOptions, users)
     takes.record_takes(key, actions, list(range(options.seed, options.seed + len(actions))))
 
 
-def resolve_mode(space: str, mode: str, frames: int = 0, vertices: int = 0,
-                 max_shapes: int = 64) -> str:
-    """The output mode to write; ``AUTO`` chooses by the motion's space, length and memory.
-
-    ``AUTO``: channel motion -> ``CHANNEL_KEYS`` (one curve per channel, any length). Vertex
-    motion -> ``BASIS`` (compact, editable, exported as morph weights; the blocked randomised
-    bake takes seconds and well under 1 GB even for 10 minutes of a 5023-vertex head) unless
-    its working memory (``bake.shapes.basis_bake_bytes``) would pass
-    :data:`BASIS_MEMORY_BUDGET` (takes of hours), then ``POINT_CACHE``, which streams a block
-    of frames at a time. ``PER_FRAME`` is never chosen automatically: scrubbing slows with the
-    square of the length (``bake.shapes.PER_FRAME_KEYS_WARN_FRAMES``).
-    """
-    if mode == "AUTO":
-        if space == "channels":
-            return "CHANNEL_KEYS"
-        if basis_bake_bytes(frames, vertices, max_shapes) > BASIS_MEMORY_BUDGET:
-            return "POINT_CACHE"
-        return "BASIS"
-    if mode == "CHANNEL_KEYS" and space != "channels":
-        raise TopologyError("a vertex model has no channels to key: choose basis shapes, "
-                            "per-frame shapes or a point cache")
-    return mode
-
-
 def write_motion(obj, motion, frames, values, built: dict, options: GenerateOptions,
                  notes: list[str] | None = None, users: dict | None = None) -> str:
     """Replace what an earlier Generate wrote on ``obj`` with this motion; returns the mode.
 
     Everything that can fail on the numbers (NaN or infinite motion, a failed basis bake)
-    runs before the scene is touched, so a failure leaves it as it was. What the chosen
-    output costs for a long take (per-frame keys, a big point cache) is appended to
-    ``notes`` for the operator to report as warnings.
+    runs before the scene is touched (``output.plan``), so a failure leaves it as it was.
+    What the chosen output costs for a long take (per-frame keys, a big point cache) is
+    appended to ``notes`` for the operator to report as warnings.
     """
-    check_finite(values)
-    vertices = len(obj.data.vertices)
-    mode = resolve_mode(motion.space, options.output_mode, len(frames), vertices,
-                        options.max_shapes)
-    cost = {"PER_FRAME": per_frame_keys_warning, "POINT_CACHE": point_cache_warning}.get(mode)
-    warning = cost(len(frames), vertices) if cost else None
-    if warning and notes is not None:
-        notes.append(warning)
-    offsets = bake = None
-    if mode != "CHANNEL_KEYS":
-        offsets = values if motion.space != "channels" else offsets_from_channels(
-            values, writers.channel_shapes(obj, motion.channels, built))
-        check_finite(offsets, "the motion on the head's channel shapes")
-    if mode == "BASIS":
-        bake = compact_basis(offsets, max_shapes=options.max_shapes)
-    writers.remove_generated(obj, keep_built_keys=True)
-    if built:
-        writers.add_shape_keys(obj, built)
-        obj[writers.BUILT_KEYS] = list(obj.get(writers.BUILT_KEYS, [])) + list(built)
-    if mode == "CHANNEL_KEYS":
-        writers.write_channel_keys(obj, motion.channels, frames, values, users)
-    elif mode == "BASIS":
-        writers.write_basis(obj, frames, bake)
-    elif mode == "PER_FRAME":
-        writers.write_per_frame(obj, frames, offsets)
-    else:
-        writers.write_point_cache(obj, frames, offsets, options.cache_dir or bpy.app.tempdir)
-    return mode
+    planned = output.plan(obj, motion, frames, values, built, options, notes, users)
+    output.commit(planned, options.cache_dir)
+    return planned.mode

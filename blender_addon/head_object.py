@@ -9,24 +9,67 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
-# Workbench/viewport colours (linear RGBA) of the demo head's materials.
-MATERIAL_COLOURS = {
-    "skin": (0.80, 0.55, 0.45, 1.0),
-    "lips": (0.62, 0.25, 0.24, 1.0),
-    "eye_white": (0.88, 0.87, 0.84, 1.0),
-    "iris": (0.12, 0.22, 0.32, 1.0),
-    "pupil": (0.01, 0.01, 0.01, 1.0),
-    "mouth": (0.18, 0.03, 0.04, 1.0),
+# The demo head's materials: base colour (linear RGB) and roughness of the Principled BSDF
+# (EEVEE, Cycles) with a few more of its inputs, and the viewport colour (Workbench and the
+# solid view), a little lighter since Workbench's studio light is darker than the light rig.
+MATERIAL_LOOKS = {
+    "skin": ((0.60, 0.36, 0.26), 0.48, {"Subsurface Weight": 0.12, "Specular IOR Level": 0.35},
+             (0.80, 0.55, 0.45)),
+    "lips": ((0.46, 0.15, 0.14), 0.36, {"Subsurface Weight": 0.10, "Specular IOR Level": 0.4},
+             (0.62, 0.25, 0.24)),
+    "eye_white": ((0.78, 0.76, 0.72), 0.18, {"Coat Weight": 0.8}, (0.88, 0.87, 0.84)),
+    "iris": ((0.10, 0.20, 0.30), 0.25, {"Coat Weight": 0.8}, (0.12, 0.22, 0.32)),
+    "pupil": ((0.004, 0.004, 0.004), 0.2, {"Coat Weight": 0.8}, (0.01, 0.01, 0.01)),
+    "mouth": ((0.11, 0.018, 0.02), 0.45, {}, (0.18, 0.03, 0.04)),
+    "teeth": ((0.78, 0.72, 0.60), 0.28, {}, (0.85, 0.82, 0.74)),
+    "gums": ((0.45, 0.12, 0.12), 0.38, {}, (0.60, 0.24, 0.24)),
+    "tongue": ((0.48, 0.14, 0.14), 0.42, {"Subsurface Weight": 0.08}, (0.62, 0.25, 0.25)),
 }
+INSIDE_COLOUR = (0.035, 0.006, 0.007)  # skin seen from inside (through a mouth with no cavity)
 
 
 def _material(name: str) -> bpy.types.Material:
+    """``DT_<name>``: a Principled material with the look of :data:`MATERIAL_LOOKS` (grey for
+    names it does not know)."""
     full = f"DT_{name}"
-    mat = bpy.data.materials.get(full) or bpy.data.materials.new(full)
-    colour = MATERIAL_COLOURS.get(name, (0.7, 0.7, 0.7, 1.0))
-    mat.diffuse_color = colour
-    mat.roughness = 0.6
+    mat = bpy.data.materials.get(full)
+    if mat is not None:
+        return mat
+    mat = bpy.data.materials.new(full)
+    colour, roughness, extras, viewport = MATERIAL_LOOKS.get(
+        name, ((0.7, 0.7, 0.7), 0.5, {}, (0.7, 0.7, 0.7)))
+    mat.diffuse_color = (*viewport, 1.0)
+    mat.roughness = roughness
+    if not mat.use_nodes:  # Blender < 5.0 makes node-less materials
+        mat.use_nodes = True
+    nodes = mat.node_tree.nodes
+    bsdf = next((n for n in nodes if n.bl_idname == "ShaderNodeBsdfPrincipled"), None)
+    if bsdf is None:
+        return mat
+    bsdf.inputs["Base Color"].default_value = (*colour, 1.0)
+    bsdf.inputs["Roughness"].default_value = roughness
+    for key, value in extras.items():
+        if key in bsdf.inputs:
+            bsdf.inputs[key].default_value = value
+    if name == "skin":
+        _dark_inside(mat, bsdf, colour)
     return mat
+
+
+def _dark_inside(mat: bpy.types.Material, bsdf, colour) -> None:
+    """Back faces dark: a mesh with a mouth opening and no cavity (FLAME) shows a dark mouth
+    instead of the lit inside of its skin (EEVEE and Cycles)."""
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    geometry = nodes.new("ShaderNodeNewGeometry")
+    mix = nodes.new("ShaderNodeMix")
+    mix.data_type = "RGBA"
+    colour_in = [i for i in mix.inputs if i.type == "RGBA"]  # A and B of the colour mode
+    colour_in[0].default_value = (*colour, 1.0)
+    colour_in[1].default_value = (*INSIDE_COLOUR, 1.0)
+    factor = next(i for i in mix.inputs if i.name == "Factor" and i.type == "VALUE")
+    result = next(o for o in mix.outputs if o.type == "RGBA")
+    links.new(geometry.outputs["Backfacing"], factor)
+    links.new(result, bsdf.inputs["Base Color"])
 
 
 def _collection(target) -> bpy.types.Collection:

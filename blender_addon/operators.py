@@ -12,7 +12,7 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, St
 from diffusiontalker.errors import DiffusionTalkerError
 from diffusiontalker.identity_choice import format_blend, parse_blend
 
-from . import compat, direction, jobs, operators_model, prefs, takes, writers
+from . import character, compat, direction, jobs, operators_model, prefs, takes, targets, writers
 from .generate import GenerateOptions, make_job, prepare
 from .layering import LAYERING_ITEMS
 from .operators_model import _checkpoint, _job_busy, _poll_ready, _settings  # one definition each
@@ -224,6 +224,17 @@ class DT_OT_generate(bpy.types.Operator):
         return self._fail(context, job.error or f"Generate ended in state {job.state}")
 
 
+def _head(context, quiet: bool = False):
+    """The main head for the active object (itself, or an armature's head mesh:
+    ``targets.resolve_main``); with ``quiet``, None instead of an error."""
+    try:
+        return targets.resolve_main(context.active_object, context.scene.objects)
+    except DiffusionTalkerError:
+        if quiet:
+            return None
+        raise
+
+
 class DT_OT_retake_range(bpy.types.Operator):
     """Redo only the preview range (or between two selected markers) of the playing take, with
     the Variation seed; the keys outside the range stay exactly as they are"""
@@ -235,8 +246,8 @@ class DT_OT_retake_range(bpy.types.Operator):
     def poll(cls, context):
         if not _poll_ready(cls, context, needs_strip=True):
             return False
-        obj = context.active_object
-        if direction.playing_action(obj)[0] is None:
+        obj = _head(context, quiet=True)
+        if obj is None or direction.playing_action(obj)[0] is None:
             cls.poll_message_set("Generate a take on the active head first")
             return False
         try:
@@ -262,7 +273,7 @@ class DT_OT_use_take(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        obj = context.active_object
+        obj = _head(context, quiet=True)
         key = obj.data.shape_keys if obj is not None and obj.type == "MESH" else None
         if len(takes.takes(key)) < 2:
             cls.poll_message_set("Generate with Takes above 1 to choose among takes")
@@ -271,8 +282,10 @@ class DT_OT_use_take(bpy.types.Operator):
 
     def execute(self, context):
         try:
-            message = takes.use_take(context.active_object, self.index)
-        except ValueError as exc:
+            head = _head(context)
+            message = takes.use_take(head, self.index)
+            character.follow_playing_take(head)  # the character's other meshes follow
+        except (ValueError, DiffusionTalkerError) as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         _settings(context).status = message
@@ -307,13 +320,13 @@ class DT_OT_remove_generated(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if not writers.has_generated(context.active_object):
+        if not writers.has_generated(_head(context, quiet=True)):
             cls.poll_message_set("The active object has nothing generated to remove")
             return False
         return True
 
     def execute(self, context):
-        writers.remove_generated(context.active_object)
+        writers.remove_generated(_head(context))
         _settings(context).warning = ""
         return {"FINISHED"}
 

@@ -21,9 +21,19 @@ def _job_busy() -> bool:
     return job is not None and not job.finished
 
 
+SCENE_CHECKPOINT = "diffusiontalker_checkpoint"  # the scene's personal checkpoint (ID property)
+
+
+def scene_checkpoint(scene) -> str:
+    """The personal checkpoint this scene learnt an identity into (absolute; "" = none)."""
+    path = scene.get(SCENE_CHECKPOINT, "") if scene is not None else ""
+    return bpy.path.abspath(path) if path else ""
+
+
 def _checkpoint(given: str) -> str:
-    """The operator's checkpoint, else the preferences' ("" = the shipped default)."""
-    chosen = given or prefs.setting("checkpoint", "")
+    """The operator's checkpoint, else the scene's personal one (Learn Identity from Capture),
+    else the preferences' ("" = the shipped default)."""
+    chosen = given or scene_checkpoint(bpy.context.scene) or prefs.setting("checkpoint", "")
     return bpy.path.abspath(chosen) if chosen else ""
 
 

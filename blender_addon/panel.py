@@ -5,10 +5,11 @@ from __future__ import annotations
 import bpy
 
 from diffusiontalker.channels import CHANNELS
+from diffusiontalker.errors import DiffusionTalkerError
 
 from . import compat, jobs, layering, model_cache, strips, takes
 from .props import model_steps_text
-from .targets import target_info, target_problem
+from .targets import character, resolve_main, target_info, target_problem
 
 
 class DT_PT_talker(bpy.types.Panel):
@@ -40,6 +41,11 @@ class DT_PT_talker(bpy.types.Panel):
         row = box.row(align=True)
         row.prop(s, "transcript", text="Dialog")
         box.prop(s, "transcript_text", text="Dialog Text")
+        if (s.transcript.strip() or s.transcript_text is not None) and not _can_align():
+            for line in _wrap("The dialog needs PocketSphinx in Blender's Python (pip install "
+                              "pocketsphinx==5.1.1), or the Worker runtime with a Python that "
+                              "has it; without it Generate says so and ignores the dialog"):
+                box.label(text=line, icon="INFO")
         box.prop(s, "takes")
         obj = context.active_object
         key = obj.data.shape_keys if obj is not None and obj.type == "MESH" else None
@@ -59,13 +65,23 @@ class DT_PT_talker(bpy.types.Panel):
     def _draw_head(self, layout, context):
         box = layout.box()
         obj = context.active_object
+        try:  # an armature stands for its mesh with the most channel keys
+            obj = resolve_main(obj, context.view_layer.objects) if obj is not None else None
+        except DiffusionTalkerError:
+            obj = None
         row = box.row()
         row.label(text=f"Head: {obj.name}" if obj else "Head: none", icon="MESH_DATA")
         row.operator("diffusiontalker.add_demo_head", text="", icon="ADD")
         talker = model_cache.loaded_talker()
         if obj is None or obj.type != "MESH":
             box.label(text="Select a mesh to animate", icon="INFO")
-        elif talker is None:
+            return
+        others = character(obj, context.view_layer, getattr(talker, "channels", None) or CHANNELS)
+        if others:
+            names = ", ".join(o.name for o in others[:3]) + (", ..." if len(others) > 3 else "")
+            for line in _wrap(f"Also drives {len(others)} more meshes: {names}"):
+                box.label(text=line, icon="LINKED")
+        if talker is None:
             box.label(text="Model not loaded yet (loads on Generate)", icon="INFO")
             box.operator("diffusiontalker.load_model")
         else:
@@ -131,6 +147,7 @@ class DT_PT_talker(bpy.types.Panel):
             row = box.row()
             row.label(text=f"{m.name}: {m.score:.2f}")
             row.operator("diffusiontalker.use_identity", text="Use").name = m.name
+        box.operator("diffusiontalker.learn_identity", icon="IMPORT")
         box.prop(s, "style_strength", slider=True)
 
     def _draw_steps(self, col, s):
@@ -159,6 +176,17 @@ class DT_PT_talker(bpy.types.Panel):
         if s.warning and not s.error:
             for line in _wrap(s.warning):
                 layout.label(text=line, icon="ERROR")
+
+
+def _can_align() -> bool:
+    """Whether the dialog can be aligned where Generate runs: PocketSphinx importable here,
+    or generation in a worker process (whose Python may have it: it says so when not)."""
+    import importlib.util
+
+    from . import prefs
+
+    return (prefs.setting("runtime", "AUTO").lower() == "worker"
+            or importlib.util.find_spec("pocketsphinx") is not None)
 
 
 def _wrap(text: str, width: int = 44) -> list[str]:

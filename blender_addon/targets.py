@@ -1,4 +1,16 @@
-"""Can the loaded model drive this mesh? And the rig fallback for heads without channel keys."""
+"""Which meshes Generate drives, can the model drive them, and the rig for missing keys.
+
+**The main head** is the mesh Generate reads and builds missing channel shape keys on: the
+chosen or active mesh; with an armature chosen, its mesh with the most channel keys.
+**The character** is the main head plus every other mesh with shape keys named after the
+model's channels that belongs with it (:func:`character`): the selected meshes (and the
+meshes of selected armatures), the meshes of the main head's armature, and the meshes of the
+active collection (the one clicked in the Outliner) when it holds the main head.
+
+The rig works on any object transform: the head is seen as placed (``matrix_world``: rotation,
+mirror, non-uniform scale, parents), rigged in its face frame and the shapes are written in
+the mesh's own space (``diffusiontalker.head.placement``).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from diffusiontalker.channels import CHANNELS
 from diffusiontalker.errors import TopologyError
+
+LANDMARKS_PROP = "diffusiontalker_landmarks"  # on the object: {landmark name: vertex index}
 
 
 @dataclass
@@ -16,9 +31,16 @@ class TargetInfo:
     name: str
     num_vertices: int
     shape_keys: tuple[str, ...]
-    vertices: np.ndarray  # (V, 3) rest positions
+    vertices: np.ndarray  # (V, 3) rest positions, in the mesh's own space
     faces: np.ndarray  # (F, 3) triangles
     landmarks: dict | None = None  # name -> vertex index, if the head stores them
+    matrix: np.ndarray | None = None  # (4, 4) mesh -> world (the object's matrix_world)
+
+
+def stored_landmarks(obj) -> dict[str, int]:
+    """The landmarks stored on ``obj`` (``{}`` when none)."""
+    stored = obj.get(LANDMARKS_PROP) if obj is not None else None
+    return {str(k): int(v) for k, v in stored.items()} if stored else {}
 
 
 def target_info(obj, geometry: bool = True) -> TargetInfo:
@@ -26,7 +48,8 @@ def target_info(obj, geometry: bool = True) -> TargetInfo:
     from .writers import basis_coords
 
     if obj is None or obj.type != "MESH":
-        raise TopologyError("select a mesh object as the head to animate")
+        raise TopologyError("select a mesh object (or the character's armature) as the head "
+                            "to animate")
     mesh = obj.data
     keys = tuple(b.name for b in mesh.shape_keys.key_blocks) if mesh.shape_keys else ()
     if not geometry:
@@ -35,10 +58,69 @@ def target_info(obj, geometry: bool = True) -> TargetInfo:
     mesh.calc_loop_triangles()
     tris = np.empty(len(mesh.loop_triangles) * 3, np.int32)
     mesh.loop_triangles.foreach_get("vertices", tris)
-    stored = obj.get("diffusiontalker_landmarks")
-    landmarks = {str(k): int(v) for k, v in stored.items()} if stored else None
     return TargetInfo(obj.name, len(mesh.vertices), keys, basis_coords(obj), tris.reshape(-1, 3),
-                      landmarks)
+                      stored_landmarks(obj) or None, np.array(obj.matrix_world, np.float64))
+
+
+def channel_key_count(obj, channels=CHANNELS) -> int:
+    """How many of ``channels`` the mesh has as shape keys."""
+    if obj is None or obj.type != "MESH" or obj.data.shape_keys is None:
+        return 0
+    blocks = obj.data.shape_keys.key_blocks
+    return sum(1 for c in channels if c in blocks)
+
+
+def _armature_of(obj):
+    """The armature ``obj`` is parented to or deformed by, or None."""
+    parent = obj.parent
+    while parent is not None:
+        if parent.type == "ARMATURE":
+            return parent
+        parent = parent.parent
+    for mod in getattr(obj, "modifiers", ()):
+        if mod.type == "ARMATURE" and mod.object is not None:
+            return mod.object
+    return None
+
+
+def armature_meshes(armature, scene_objects) -> list:
+    """Meshes under ``armature`` (children at any depth) or deformed by it."""
+    return [o for o in scene_objects if o.type == "MESH" and _armature_of(o) == armature]
+
+
+def resolve_main(obj, scene_objects=()):
+    """The main head for ``obj``: itself when a mesh; for an armature, its mesh with the most
+    channel keys (then the most vertices). Raises a clear error otherwise."""
+    if obj is not None and obj.type == "ARMATURE":
+        meshes = armature_meshes(obj, scene_objects)
+        if not meshes:
+            raise TopologyError(f"the armature '{obj.name}' has no meshes to animate")
+        return max(meshes, key=lambda o: (channel_key_count(o), len(o.data.vertices)))
+    if obj is None or obj.type != "MESH":
+        target_info(obj)  # raises the message for "no mesh"
+    return obj
+
+
+def character(main, view_layer, channels=CHANNELS) -> list:
+    """The other meshes Generate drives with ``main`` (see the module's description), each
+    with at least one of ``channels`` as a shape key; ordered by name."""
+    objects = list(view_layer.objects)
+    found = {}
+    selected = [o for o in objects if o.select_get(view_layer=view_layer)]
+    if main in selected or view_layer.objects.active in (main, _armature_of(main)):
+        for o in selected:
+            group = armature_meshes(o, objects) if o.type == "ARMATURE" else [o]
+            found.update({m.name: m for m in group})
+    armature = _armature_of(main)
+    if armature is not None:
+        found.update({m.name: m for m in armature_meshes(armature, objects)})
+    active = view_layer.active_layer_collection
+    if active is not None and active.collection != view_layer.layer_collection.collection:
+        members = set(active.collection.all_objects)
+        if main in members:
+            found.update({o.name: o for o in members if o.type == "MESH"})
+    found.pop(main.name, None)
+    return [found[n] for n in sorted(found) if channel_key_count(found[n], channels) > 0]
 
 
 def missing_channels(info: TargetInfo, channels) -> list[str]:
@@ -66,26 +148,28 @@ def check_vertex_topology(info: TargetInfo, talker) -> None:
 
 
 def rig_shapes(info: TargetInfo, channels) -> dict[str, np.ndarray]:
-    """Build ``(V, 3)`` offsets for the head's missing channel shape keys with the rig."""
+    """Build ``(V, 3)`` offsets (in the mesh's own space) for the head's missing channel shape
+    keys with the rig, the head seen as placed in the scene."""
     missing = missing_channels(info, channels)
     if not missing:
         return {}
     try:
-        from diffusiontalker.head import build_rig, find_landmarks
+        from diffusiontalker.head.placement import build_placed_rig
     except ImportError as exc:
         raise TopologyError(
             f"'{info.name}' has no shape keys named after the model's channels "
             f"(e.g. {missing[0]}) and the rig is not available in this build"
         ) from exc
     try:
-        landmarks = find_landmarks(info.vertices, info.faces, known=info.landmarks)
-        rig = build_rig(info.vertices, info.faces, landmarks)
-    except Exception as exc:  # TopologyError from the landmark search, or a rig failure
+        placed = build_placed_rig(info.vertices, info.faces, info.landmarks, info.matrix)
+    except Exception as exc:  # TopologyError from the face frame or landmarks, a rig failure
         raise TopologyError(
             f"'{info.name}' has no shape keys named after the model's channels (e.g. "
-            f"{missing[0]}) and they could not be built with the rig: {exc}. Use the demo "
-            "head, or add shape keys named after the channels"
+            f"{missing[0]}) and they could not be built with the rig: {exc}. Set its landmarks "
+            "in the Talker panel (Landmarks: Find, or select a vertex in Edit Mode and "
+            "assign it), use the demo head, or add shape keys named after the channels"
         ) from exc
+    rig = placed.rig
     index = {name: i for i, name in enumerate(rig.channels)}
     absent = [c for c in missing if c not in index]
     if absent:

@@ -28,6 +28,7 @@ BUILT_KEYS = "dt_built_keys"
 BUILT_BASIS = "dt_built_basis"
 CACHE_FILE = "dt_cache_file"
 CACHE_MODIFIER_NAME = "dt_cache_modifier"  # the name our Mesh Cache modifier actually got
+FOLLOWERS = "dt_followers"  # on a main head: the other meshes of its character we drove
 
 
 def basis_coords(obj) -> np.ndarray:
@@ -203,10 +204,21 @@ def _remove_cache(obj) -> None:
             os.remove(cache)
 
 
+def followers(obj) -> list:
+    """The other meshes of the character that the last Generate on ``obj`` drove."""
+    names = [str(n) for n in obj.get(FOLLOWERS, [])] if obj is not None else []
+    found = [bpy.data.objects.get(n) for n in names]
+    return [o for o in found if o is not None and o is not obj and o.type == "MESH"]
+
+
 def remove_generated(obj, keep_built_keys: bool = False) -> None:
     """Remove exactly what Generate made: our recorded shape keys (whose shape still matches),
     tagged actions and their NLA tracks, the recorded modifier and cache file; put back a
-    user action that layering moved. Everything else of the user's stays as it was."""
+    user action that layering moved. Everything else of the user's stays as it was. On a
+    main head, what was written on the other meshes of its character goes too."""
+    for other in followers(obj):
+        remove_generated(other)
+    obj.pop(FOLLOWERS, None)
     _remove_cache(obj)
     key = obj.data.shape_keys
     if key is None:

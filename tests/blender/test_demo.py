@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from diffusiontalker import cli
 from diffusiontalker.cli import main
 from diffusiontalker.commands import demo
@@ -112,10 +114,45 @@ def test_addon_cli_help_lists_both_commands():
     assert "demo" in proc.stdout and "render-docs" in proc.stdout
 
 
-def test_render_docs_through_the_addon_cli(tmp_path, capfd):
+def test_render_docs_through_the_addon_cli(tmp_path, capfd, monkeypatch):
+    """Every docs picture, through the command line; Cycles at 48 px keeps it quick (the docs
+    use EEVEE, the same materials and lights)."""
+    monkeypatch.setenv("DIFFUSIONTALKER_RENDER_ENGINE", "CYCLES")
     out = tmp_path / "img"
     assert main(["render-docs", "-o", str(out), "--size", "48"]) == 0
-    names = ["head_front.png", "head_three_quarter.png", "channels.png", "motion_strip.png",
-             "direct_the_take.png"]
-    assert sorted(p.name for p in out.iterdir()) == sorted(names)
+    names = ["head_front.png", "head_three_quarter.png", "jaw_open_side.png", "channels.png",
+             "demo_head_mid_speech.png", "motion_strip.png", "direct_the_take.png"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)  # no FLAME picture
     assert str(out / "channels.png") in capfd.readouterr().out
+
+
+def test_docs_pictures_are_small_and_flame_stays_out(repo_root):
+    """render_docs' checked-in pictures stay small for the README, and none shows the FLAME
+    fixture (its terms allow no derived data in the project)."""
+    images = repo_root / "docs" / "images"
+    for name in ("head_front.png", "head_three_quarter.png", "jaw_open_side.png", "channels.png",
+                 "demo_head_mid_speech.png", "motion_strip.png"):
+        assert (images / name).stat().st_size < 320_000, name
+    assert not [p.name for p in images.iterdir() if "flame" in p.name.lower()]
+
+
+def test_flame_sheet_only_when_a_flame_head_is_given(fresh, tmp_path, flame_fixture):
+    """The FLAME channel sheet and jaw levels render from a FLAME file passed in (a local
+    check; render_docs never looks for the fixture itself)."""
+    from diffusiontalker_blender import render_sheets
+
+    path = render_sheets.flame_sheet(tmp_path / "channels_flame.png", "WORKBENCH",
+                                     flame_fixture, 48)
+    assert path.is_file() and (tmp_path / "channels_flame_jaw.png").is_file()
+
+
+def test_render_engine_is_checked(addon, monkeypatch):
+    from diffusiontalker_blender.render_scene import ENGINE_VARIABLE, docs_engine
+
+    monkeypatch.setenv(ENGINE_VARIABLE, "cycles")
+    assert docs_engine() == "CYCLES"
+    monkeypatch.delenv(ENGINE_VARIABLE)
+    assert docs_engine() == "EEVEE"
+    monkeypatch.setenv(ENGINE_VARIABLE, "povray")
+    with pytest.raises(ValueError, match="EEVEE, CYCLES, WORKBENCH"):
+        docs_engine()

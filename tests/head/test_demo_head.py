@@ -16,7 +16,7 @@ def head():
 
 
 def test_vertex_count_in_range(head):
-    assert 3000 <= head.num_vertices <= 8000
+    assert 3000 <= head.num_vertices <= 8000  # 6775: a denser face and mouth than before
     assert head.vertices.dtype == np.float32 and head.vertices.shape[1] == 3
 
 
@@ -82,10 +82,77 @@ def test_eyelids_are_open_and_mouth_closed(head):
 
 
 def test_parts_present(head):
-    for name in ("skin", "eyeball_L", "eyeball_R", "upper_lip", "lower_lip", "mouth_cavity"):
+    for name in ("skin", "eyeball_L", "eyeball_R", "upper_lip", "lower_lip", "mouth_cavity",
+                 "teeth_upper", "teeth_lower", "tongue", "ear_L", "ear_R"):
         assert len(head.groups[name]) > 0, name
     assert len(head.face_materials) == len(head.faces)
     assert set(np.unique(head.face_materials)) == set(range(len(head.material_names)))
+    assert {"skin", "lips", "teeth", "gums", "tongue", "mouth"} <= set(head.material_names)
+
+
+def test_only_eyes_teeth_and_tongue_are_loose(head):
+    """The ears are folds of the skin (one surface with the face, as FLAME's are), so the only
+    loose parts are the eyeballs (above the mouth) and the teeth and tongue (inside it)."""
+    from diffusiontalker.head.geometry import components
+
+    parts = components(head.num_vertices, head.faces)
+    skin = set(head.groups["skin"].tolist())
+    assert set(parts[0].tolist()) == skin | set(head.groups["mouth_cavity"].tolist())
+    assert {int(head.groups["ear_L"][0]), int(head.groups["ear_R"][0])} <= skin
+    loose = sorted(sorted(int(i) for i in p) for p in parts[1:])
+    named = sorted(sorted(int(i) for i in head.groups[g]) for g in
+                   ("eyeball_L", "eyeball_R", "teeth_upper", "teeth_lower", "tongue"))
+    assert loose == named
+
+
+def test_ears_stand_out_with_a_rim(head):
+    v = head.vertices
+    ears = np.concatenate([head.groups["ear_L"], head.groups["ear_R"]])
+    skull = np.setdiff1d(head.groups["skin"], ears)
+    for side, sign in (("L", 1.0), ("R", -1.0)):
+        ear = v[head.groups[f"ear_{side}"]]
+        beside = skull[(np.abs(v[skull, 2] - ear[:, 2].mean()) < 0.01)
+                       & (np.abs(v[skull, 1] - ear[:, 1].mean()) < 0.01)]
+        head_side = np.abs(v[beside, 0]).max()  # the skull under the ear
+        assert (sign * ear[:, 0]).max() > head_side + 0.012, side  # the rim stands out
+        assert 0.045 < np.ptp(ear[:, 2]) < 0.07  # an adult ear's height
+        assert np.ptp(ear[:, 1]) > 0.02
+
+
+def test_teeth_and_tongue_sit_behind_the_lips(head):
+    """Every point of the teeth and the tongue lies behind the skin in front of it (nothing
+    pokes through the lips or the chin)."""
+    v, skin = head.vertices.astype(np.float64), head.groups["skin"]
+    front = skin[v[skin, 1] < -0.04]
+    for part in ("teeth_upper", "teeth_lower", "tongue"):
+        for i in head.groups[part]:
+            near = front[np.argsort(np.hypot(v[front, 0] - v[i, 0], v[front, 2] - v[i, 2]))[:4]]
+            assert v[near, 1].min() < v[i, 1] - 0.003, (part, v[i])
+
+
+def test_lip_colour_follows_smooth_rows(head):
+    """The lip colour's outline (the border of the lip-coloured faces on the skin) is a grid
+    row warped along the lips: its height above (below) the seam falls smoothly from the
+    centre to the rounded corners, with no steps."""
+    v, lm = head.vertices.astype(np.float64), head.landmarks
+    seam_z = v[lm["upper_lip_inner"], 2]
+    skin = set(head.groups["skin"].tolist())
+    lip = head.material_names.index("lips")
+    faces = [f for f, m in zip(head.faces, head.face_materials, strict=True)
+             if m == lip and set(f) <= skin]
+    border = edges(faces)
+    outline = np.unique(border[border[:, 2] == 1, :2])
+    w_m = v[lm["mouth_corner_L"], 0]
+    for sign in (1, -1):
+        ids = outline[(sign * (v[outline, 2] - seam_z) > 0.001) & (v[outline, 0] >= -1e-6)
+                      & (v[outline, 0] < 0.95 * w_m)]  # the corner's own short edge aside
+        ids = ids[np.argsort(v[ids, 0])]
+        height = sign * (v[ids, 2] - seam_z)
+        assert height[0] > 0.007 and height[-1] < 0.6 * height[0], np.round(height * 1000, 2)
+        peak = int(np.argmax(height))  # the upper lip's Cupid's bow
+        assert v[ids[peak], 0] < 0.3 * w_m and height[peak] < 1.2 * height[0]
+        assert (np.diff(height[peak:]) < 1e-6).all(), np.round(height * 1000, 2)
+        assert np.abs(np.diff(height, 2)).max() < 0.003, np.round(height * 1000, 2)
 
 
 def test_find_landmarks_on_demo_head_is_close_to_construction(head):

@@ -1,4 +1,4 @@
-"""`diffusiontalker render-docs -o docs/images`: Workbench renders of the demo head and rig.
+"""`diffusiontalker render-docs -o docs/images`: EEVEE renders of the demo head, its rig and the shipped model (engine: DIFFUSIONTALKER_RENDER_ENGINE=EEVEE|CYCLES|WORKBENCH).
 
 A launcher like ``demo``: it runs ``python -m blender_addon.cli render-docs ...`` (the
 add-on's ``render_docs.py`` does the Blender work) in a subprocess with this Python; the core
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .demo import run_addon_cli
 
-HELP = "render the demo head, its rig channels and a motion strip (Blender Workbench) to PNGs"
+HELP = "render the docs pictures: the demo head, its rig channels, the jaw, speech (EEVEE) to PNGs"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,12 +1,15 @@
 """The procedural demo head: our own mesh (no third-party assets) that reads as a face.
 
 Topology: a latitude/longitude grid over the lofted skull of :mod:`.demo_shape` (one pole on
-the crown, an open rim at the neck), denser over the face. The mouth and the eyes are *slits*
-in the grid: along one grid row the vertices between two corner vertices are duplicated, so
-the upper and lower lips (lids) are separate surfaces joined only at the corners. The mouth
-slit is closed behind by an oral-cavity pocket; the eye slits are opened over separate
-eyeball spheres. Landmarks are therefore known by construction (vertex indices).
-Axes: Blender's (metres, z up, face toward -Y, +X = subject's left).
+the crown, an open rim at the neck), denser over the face and the mouth. Near the mouth the
+grid rows are warped to follow the lips (:func:`.demo_shape.lip_heights`): a few rows run
+inside each vermilion and converge at the rounded corners, so the lip colour is painted on
+whole rows and its outline is smooth. The mouth and the eyes are *slits* in the grid: along
+one row the vertices between two corner vertices are duplicated, so the upper and lower lips
+(lids) are separate surfaces joined only at the corners. Behind the mouth slit an oral
+cavity holds teeth and a tongue (:mod:`.demo_mouth`); the eye slits are opened over separate
+eyeball spheres; the ears are folds of the skin (:mod:`.demo_ear`). Landmarks are known by
+construction (vertex indices). Axes: Blender's (metres, z up, face toward -Y, +X = left).
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import DiffusionTalkerError
+from . import demo_ear, demo_mouth, demo_parts
 from . import demo_shape as shape
-from .geometry import smoothstep
+from .demo_features import open_eye, place_landmarks, warp_lip_rows
 
-MATERIALS = ("skin", "lips", "eye_white", "iris", "pupil", "mouth")
+MATERIALS = ("skin", "lips", "eye_white", "iris", "pupil", "mouth", "teeth", "gums", "tongue")
 
 
 @dataclass
@@ -64,12 +68,45 @@ def _snap_row(t: np.ndarray, theta: float, z_target: float) -> int:
     return i
 
 
+class _Builder:
+    """Points, faces and face materials of the head as it is assembled."""
+
+    def __init__(self, points: np.ndarray):
+        self.parts = [np.asarray(points, np.float64)]
+        self.n = len(points)
+        self.faces: list[tuple[int, ...]] = []
+        self.mats: list[int] = []
+
+    def points(self, pts: np.ndarray) -> np.ndarray:
+        ids = np.arange(self.n, self.n + len(pts))
+        self.parts.append(np.asarray(pts, np.float64).reshape(-1, 3))
+        self.n += len(pts)
+        return ids
+
+    def face(self, f, material: str = "skin") -> None:
+        self.faces.append(tuple(int(i) for i in f))
+        self.mats.append(MATERIALS.index(material))
+
+    def part(self, part: demo_parts.Part) -> np.ndarray:
+        pts, faces, mats = part
+        ids = self.points(pts)
+        for f, m in zip(faces, mats, strict=True):
+            self.face([ids[0] + i for i in f], m)
+        return ids
+
+    @property
+    def v(self) -> np.ndarray:
+        if len(self.parts) > 1:
+            self.parts = [np.concatenate(self.parts)]
+        return self.parts[0]
+
+
 def build_demo_head(resolution: float = 1.0) -> HeadMesh:
-    """Build the demo head; ``resolution`` 1.0 gives ~5k vertices (deterministic)."""
+    """Build the demo head; ``resolution`` 1.0 gives ~7k vertices (deterministic)."""
     if not 0.6 <= resolution <= 1.5:
         raise DiffusionTalkerError(f"resolution must be within 0.6..1.5, got {resolution}")
-    cols = 2 * round(36 * resolution)
-    rows = round(62 * resolution)
+    cols = 2 * round(38 * resolution)
+    rows = round(70 * resolution)
     theta = shape.column_angles(cols)
     centre = cols // 2
     t = shape.row_parameters(rows)
@@ -77,230 +114,113 @@ def build_demo_head(resolution: float = 1.0) -> HeadMesh:
     i_eye = _snap_row(t, theta[eye_col], shape.EYE_Z)
     i_mouth = _snap_row(t, 0.0, shape.MOUTH_Z)
     grid = _Grid(rows, cols)
-    pts = shape.skull_points(t[1:], theta).reshape(-1, 3)
-    verts = [np.array([[0.0, 0.0, shape.PROFILE[0, 1]]]), pts]
-    n = 1 + len(pts)
+    pts = shape.skull_points(t[1:], theta)  # (rows - 1, cols, 3): grid rows 1..
+    warp_lip_rows(pts, i_mouth - 1)
+    b = _Builder(np.concatenate([[[0.0, 0.0, shape.PROFILE[0, 1]]], pts.reshape(-1, 3)]))
 
-    def slit(row: int, j0: int, j1: int) -> dict[int, int]:
-        """Duplicate the row's vertices strictly between columns j0 and j1 (lower copies)."""
-        nonlocal n
-        dup = {j: n + k for k, j in enumerate(range(j0 + 1, j1))}
-        verts.append(pts[[grid(row, j) - 1 for j in dup]])
-        n += len(dup)
-        return dup
-
-    row_x = pts[[grid(i_mouth, j) - 1 for j in range(cols)], 0]
+    row_x = pts[i_mouth - 1, :, 0]
     k_mouth = int(np.argmin(np.abs(row_x[centre:] - shape.MOUTH_HALF_WIDTH)))
     mouth = (centre - k_mouth, centre + k_mouth)
-    mouth_dup = slit(i_mouth, *mouth)
-    eye_x = pts[[grid(i_eye, j) - 1 for j in range(cols)], 0]
-    cand = [j for j in range(centre, cols) if abs(eye_x[j] - shape.EYE_X) <= 0.0135
+    mouth_dup = _slit(b, grid, i_mouth, *mouth)
+    eye_x = pts[i_eye - 1, :, 0]
+    cand = [j for j in range(centre, cols) if abs(eye_x[j] - shape.EYE_X) <= shape.EYE_SLIT
             and np.cos(theta[j]) > 0]
     j0, j1 = min(cand) - 1, max(cand) + 1
-    eyes = {"L": (j0, j1, slit(i_eye, j0, j1))}
-    eyes["R"] = (cols - j1, cols - j0, slit(i_eye, cols - j1, cols - j0))
+    eyes = {"L": (j0, j1, _slit(b, grid, i_eye, j0, j1))}
+    eyes["R"] = (cols - j1, cols - j0, _slit(b, grid, i_eye, cols - j1, cols - j0))
+    slits = {i_mouth: mouth_dup, i_eye: {**eyes["L"][2], **eyes["R"][2]}}
 
     def vid(i: int, j: int, below: bool) -> int:
         """Grid vertex, taking the lower copy on a slit row for faces below the slit."""
-        if below and i == i_mouth and j % cols in mouth_dup:
-            return mouth_dup[j % cols]
-        if below and i == i_eye:
-            for _j0, _j1, dup in eyes.values():
-                if j % cols in dup:
-                    return dup[j % cols]
-        return grid(i, j)
+        dup = slits.get(i, {}) if below else {}
+        return dup.get(j % cols, grid(i, j))
 
-    faces = [(0, grid(1, j), grid(1, j + 1)) for j in range(cols)]
+    ear_cells = _ear_cells(pts, theta, cols)
+    for j in range(cols):
+        b.face((0, grid(1, j), grid(1, j + 1)))
+    lips = {"upper": [], "lower": []}
     for i in range(1, rows - 1):
         for j in range(cols):
-            faces.append((vid(i, j, True), vid(i + 1, j, False),
-                          vid(i + 1, j + 1, False), vid(i, j + 1, True)))
-    v = np.concatenate(verts).astype(np.float64)
-    skin_count = n
-    lower_rows = _lower_side(v, grid, rows, cols, i_mouth, mouth_dup)
-    v = _sculpt(v, grid, cols, centre, i_mouth, mouth, mouth_dup, lower_rows)
-    eye_info = {s: _open_eye(v, grid, i_eye, e, s) for s, e in eyes.items()}
-    mats = [0] * len(faces)
+            if (i, j % cols) in ear_cells["cells"]:
+                continue
+            if mouth[0] <= j < mouth[1] and -shape.UPPER_LIP_ROWS <= i - i_mouth < 0:
+                lips["upper"].append(len(b.faces))
+            if mouth[0] <= j < mouth[1] and 0 <= i - i_mouth < shape.LOWER_LIP_ROWS:
+                lips["lower"].append(len(b.faces))
+            b.face((vid(i, j, True), vid(i + 1, j, False), vid(i + 1, j + 1, False),
+                    vid(i, j + 1, True)), "skin")
+    v = b.v
+    lower_rows = np.array([grid(i, j) for i in range(i_mouth + 1, rows) for j in range(cols)]
+                          + list(mouth_dup.values()))
+    v[:] = _sculpt(v, grid, cols, i_mouth)
+    eye_info = {s: open_eye(v, grid, i_eye, e, s) for s, e in eyes.items()}
+    groups: dict[str, np.ndarray] = {}
+    for side, (front, back, sign) in ear_cells["ears"].items():
+        root = {(i, j): (grid(i, j), v[grid(i, j)]) for i in ear_cells["rows"]
+                for j in (front, back)}
+        pts_e, faces_e = demo_ear.ear(root, ear_cells["rows"], front, back, sign, b.n)
+        groups[f"ear_{side}"] = b.points(pts_e)
+        for f in faces_e:
+            b.face(f)
+    skin_count = b.n
 
-    # oral cavity pocket behind the mouth slit
-    j0, j1 = mouth
-    loop = ([grid(i_mouth, j0)] + [grid(i_mouth, j) for j in range(j0 + 1, j1)]
-            + [grid(i_mouth, j1)] + [mouth_dup[j] for j in range(j1 - 1, j0, -1)])
-    upper_half = np.array([k <= j1 - j0 for k in range(len(loop))])
-    ring0 = v[loop]
-    mid = ring0.mean(axis=0)
-    prev, new_pts = loop, []
-    for depth, scale, lift in ((0.004, 0.97, 0.0025), (0.010, 0.88, 0.006),
-                               (0.017, 0.72, 0.008), (0.024, 0.5, 0.006)):
-        ring = mid + (ring0 - mid) * [scale, 1.0, 1.0]
-        ring[:, 1] += depth + 0.006 * ((ring0[:, 0] - mid[0]) / (np.ptp(ring0[:, 0]) / 2)) ** 2
-        ring[:, 2] = mid[2] + np.where(upper_half, lift, -lift) + (ring0[:, 2] - mid[2]) * 0.5
-        idx = list(range(n, n + len(loop)))
-        new_pts.append(ring)
-        n += len(loop)
-        for k in range(len(loop)):
-            k1 = (k + 1) % len(loop)
-            faces.append((prev[k], idx[k], idx[k1], prev[k1]))
-            mats.append(5)
-        prev = idx
-    back = mid + [0.0, 0.03, 0.0]
-    new_pts.append(back[None])
-    for k in range(len(loop)):
-        faces.append((prev[k], n, prev[(k + 1) % len(loop)]))
-        mats.append(5)
-    n += 1
-    v = np.concatenate([v] + new_pts)
-    cavity = np.arange(skin_count, n)
-
-    groups: dict[str, np.ndarray] = {"skin": np.arange(skin_count), "mouth_cavity": cavity}
+    # the oral cavity behind the slit, then teeth and tongue inside it
+    jl, jr = mouth
+    loop = ([grid(i_mouth, jl)] + [grid(i_mouth, j) for j in range(jl + 1, jr)]
+            + [grid(i_mouth, jr)] + [mouth_dup[j] for j in range(jr - 1, jl, -1)])
+    half = np.array([0] + [1] * (jr - jl - 1) + [0] + [-1] * (jr - jl - 1), np.float64)
+    p_pts, p_faces, p_mats = demo_mouth.pocket(b.v, loop, half, b.n)
+    groups["mouth_cavity"] = b.points(p_pts)
+    for f, m in zip(p_faces, p_mats, strict=True):
+        b.face(f, m)
+    seam = b.v[grid(i_mouth, centre)]
+    for name, part in demo_mouth.mouth_parts(float(seam[1]), float(seam[2])):
+        groups[name] = b.part(part)
     for side, (c, radius) in eye_info.items():
-        start = n
-        ev, ef, em = _eyeball(c, radius, start)
-        v = np.concatenate([v, ev])
-        faces += ef
-        mats += em
-        n += len(ev)
-        groups[f"eyeball_{side}"] = np.arange(start, n)
+        groups[f"eyeball_{side}"] = b.part(demo_parts.eyeball(c, radius))
 
-    mats = np.asarray(mats, np.int32)
-    _paint_lips(v, faces, mats, skin_count, i_mouth, grid, mouth, lower_rows)
-    lips = [i for i in range(skin_count) if abs(v[i, 0]) < shape.MOUTH_HALF_WIDTH + 0.002
-            and -0.011 < v[i, 2] - shape.MOUTH_Z < 0.010 and v[i, 1] < -0.07]
-    low = set(lower_rows)
-    groups["upper_lip"] = np.array([i for i in lips if i not in low])
-    groups["lower_lip"] = np.array([i for i in lips if i in low])
-    landmarks = _landmarks(v, grid, centre, i_mouth, mouth, mouth_dup, i_eye, eyes, groups)
-    return HeadMesh(v.astype(np.float32), faces, mats, MATERIALS, groups, landmarks)
+    v = b.v
+    mats = np.asarray(b.mats, np.int32)
+    mats[lips["upper"] + lips["lower"]] = MATERIALS.index("lips")
+    groups["skin"] = np.arange(skin_count)
+    low = set(lower_rows.tolist())
+    lip_ids = sorted({i for f in lips["upper"] + lips["lower"] for i in b.faces[f]})
+    groups["upper_lip"] = np.array([i for i in lip_ids if i not in low])
+    groups["lower_lip"] = np.array([i for i in lip_ids if i in low])
+    landmarks = place_landmarks(v, grid, centre, i_mouth, mouth, mouth_dup, i_eye, eyes, groups)
+    return HeadMesh(v.astype(np.float32), b.faces, mats, MATERIALS, groups, landmarks)
 
 
-def _lower_side(v, grid, rows, cols, i_mouth, mouth_dup) -> np.ndarray:
-    """Skin vertices below the lip seam (rows under the mouth row, and its lower copies)."""
-    ids = [grid(i, j) for i in range(i_mouth + 1, rows) for j in range(cols)]
-    return np.array(ids + list(mouth_dup.values()))
+def _slit(b: _Builder, grid: _Grid, row: int, j0: int, j1: int) -> dict[int, int]:
+    """Duplicate the row's vertices strictly between columns j0 and j1 (lower copies)."""
+    cols = range(j0 + 1, j1)
+    ids = b.points(b.v[[grid(row, j) for j in cols]])
+    return dict(zip(cols, ids.tolist(), strict=True))
 
 
-def _sculpt(v, grid, cols, centre, i_mouth, mouth, mouth_dup, lower_rows):
-    """Apply the face relief (around the lip seam) and the ears to the skin vertices."""
+def _ear_cells(pts: np.ndarray, theta: np.ndarray, cols: int) -> dict:
+    """The grid cells removed for the ears' roots: one column of cells just behind the jaw
+    hinge, over the rows between the bottom and the top of the root."""
+    left = [j for j in range(cols // 2, cols) if np.sin(theta[j]) > 0.5]
+    mid_row = int(np.argmin(np.abs(pts[:, left[0], 2] - shape.EAR_ROOT[0] - 0.02)))
+    front = min(left, key=lambda j: abs(pts[mid_row, j, 1] - shape.EAR_ROOT[2]))
+    rows = range(*[1 + int(np.argmin(np.abs(pts[:, front, 2] - z)))
+                   for z in (shape.EAR_ROOT[1], shape.EAR_ROOT[0])])
+    rows = range(rows.start, rows.stop + 1)
+    cells = {(i, front) for i in rows[:-1]} | {(i, cols - front - 1) for i in rows[:-1]}
+    return {"cells": cells, "rows": rows,
+            "ears": {"L": (front, front + 1, 1.0), "R": (cols - front, cols - front - 1, -1.0)}}
+
+
+def _sculpt(v: np.ndarray, grid: _Grid, cols: int, i_mouth: int) -> np.ndarray:
+    """The face relief (shaped around the lip seam) applied to the skin vertices."""
     seam = v[[grid(i_mouth, j) for j in range(cols)]]
     front = seam[:, 1] < 0
     order = np.argsort(seam[front, 0])
     seam_x, seam_z = seam[front, 0][order], seam[front, 2][order]
-    skin = v[: len(v)]
-    cos = -skin[:, 1] / np.maximum(np.hypot(skin[:, 0], skin[:, 1]), 1e-9)
-    mask = smoothstep(0.05, 0.55, cos)
-    relief = shape.face_relief(skin[:, 0], skin[:, 2], np.interp(skin[:, 0], seam_x, seam_z))
-    out = skin.copy()
+    cos = -v[:, 1] / np.maximum(np.hypot(v[:, 0], v[:, 1]), 1e-9)
+    mask = shape.smooth01((cos - 0.05) / 0.5)
+    relief = shape.face_relief(v[:, 0], v[:, 2], np.interp(v[:, 0], seam_x, seam_z))
+    out = v.copy()
     out[:, 1] -= relief * mask
-    out[:, 0] += shape.ear_relief(out)
     return out
-
-
-def _open_eye(v, grid, i_eye, eye, side):
-    """Open an eye slit (lids apart) and wrap the lids over the eyeball; returns its centre."""
-    j0, j1, dup = eye
-    sign = 1.0 if side == "L" else -1.0
-    jm = min(dup, key=lambda j: abs(v[grid(i_eye, j), 0] - sign * shape.EYE_X))
-    cx, cz = sign * shape.EYE_X, v[grid(i_eye, jm), 2]
-    half = abs(v[grid(i_eye, j1), 0] - v[grid(i_eye, j0), 0]) / 2
-    mid_x = (v[grid(i_eye, j1), 0] + v[grid(i_eye, j0), 0]) / 2
-    lower_ids = set(dup.values()) | {grid(i, j) for i in range(i_eye + 1, i_eye + 8)
-                                     for j in range(j0 - 2, j1 + 3)}
-    near = np.flatnonzero((np.abs(v[:, 0] - cx) < 0.03) & (np.abs(v[:, 2] - cz) < 0.03)
-                          & (v[:, 1] < -0.04))
-    seam_y = v[grid(i_eye, jm), 1]
-    for i in near:
-        s = np.clip((v[i, 0] - mid_x) / half, -1.0, 1.0)
-        dz = v[i, 2] - cz
-        if i in lower_ids or dz < -1e-9:
-            v[i, 2] -= 0.0033 * (1 - s * s) ** 0.8 * (1 - smoothstep(0.0, 0.011, -dz))
-        else:
-            skew = 1.0 - 0.25 * sign * s  # the upper lid arches highest toward the nose side
-            v[i, 2] += 0.0050 * (1 - s * s) ** 0.6 * skew * (1 - smoothstep(0.0, 0.013, dz))
-    r = shape.EYE_RADIUS
-    centre = np.array([cx, seam_y - 0.003 + r, cz])
-    rho = np.hypot(v[near, 0] - cx, v[near, 2] - cz)
-    r_lid = r + 0.0009
-    lid_y = centre[1] - np.sqrt(np.maximum(r_lid**2 - rho**2, 0.0))
-    w = 1.0 - smoothstep(0.009, 0.018, rho)
-    y = (1 - w) * v[near, 1] + w * lid_y
-    v[near, 1] = np.where(rho < r_lid, np.minimum(y, lid_y), y)
-    return centre, r
-
-
-def _eyeball(c, r, start):
-    """A UV sphere whose pole looks forward: pupil, iris and white as separate materials."""
-    rings = np.radians([9, 18, 30, 45, 62, 80, 100, 125, 150])
-    segs = 16
-    b = 2 * np.pi * np.arange(segs) / segs
-    pts = [c + [0.0, -r, 0.0]]
-    for a in rings:
-        pts += [c + r * np.array([np.sin(a) * np.cos(x), -np.cos(a), np.sin(a) * np.sin(x)])
-                for x in b]
-    pts.append(c + [0.0, r, 0.0])
-    faces, mats = [], []
-    for k in range(segs):
-        k1 = (k + 1) % segs
-        faces.append((start, start + 1 + k1, start + 1 + k))
-        mats.append(4)
-    for ri in range(len(rings) - 1):
-        base = start + 1 + ri * segs
-        for k in range(segs):
-            k1 = (k + 1) % segs
-            faces.append((base + k, base + k1, base + segs + k1, base + segs + k))
-            mats.append(4 if ri == 0 else 3 if ri == 1 else 2)
-    last, tip = start + 1 + (len(rings) - 1) * segs, start + len(pts) - 1
-    for k in range(segs):
-        faces.append((last + k, last + (k + 1) % segs, tip))
-        mats.append(2)
-    return np.array(pts), faces, mats
-
-
-def _paint_lips(v, faces, mats, skin_count, i_mouth, grid, mouth, lower_rows):
-    """Lip material on skin faces inside the vermilion outline around the seam."""
-    for f_i, f in enumerate(faces):
-        if mats[f_i] != 0 or max(f) >= skin_count:
-            continue
-        c = v[list(f)].mean(axis=0)
-        dz = c[2] - shape.MOUTH_Z
-        h = 0.0085 if dz > 0 else 0.0105
-        width = shape.MOUTH_HALF_WIDTH + 0.0015
-        if c[1] < -0.07 and (c[0] / width) ** 2 + (dz / h) ** 2 < 1.0:
-            mats[f_i] = 1
-
-
-def _most_forward(v, ids):
-    ids = np.asarray(ids)
-    return int(ids[np.argmin(v[ids, 1])])
-
-
-def _landmarks(v, grid, centre, i_mouth, mouth, mouth_dup, i_eye, eyes, groups):
-    j0, j1 = mouth
-    lm = {
-        "mouth_corner_L": grid(i_mouth, j1),
-        "mouth_corner_R": grid(i_mouth, j0),
-        "upper_lip_inner": grid(i_mouth, centre),
-        "lower_lip_inner": mouth_dup[centre],
-        "upper_lip_outer": _most_forward(v, [grid(i_mouth - k, centre) for k in range(1, 4)]),
-        "lower_lip_outer": _most_forward(v, [grid(i_mouth + k, centre) for k in range(1, 5)]),
-    }
-    midline = np.array([grid(i, centre) for i in range(2, grid.rows)])
-    chin_rows = midline[(v[midline, 2] < shape.MOUTH_Z - 0.025) & (v[midline, 2] > -0.1)]
-    lm["chin"] = _most_forward(v, chin_rows)
-    lm["nose_tip"] = _most_forward(v, midline[np.abs(v[midline, 2] - shape.NOSE_TIP_Z) < 0.02])
-    skin = groups["skin"]
-    for side, sign in (("L", 1), ("R", -1)):
-        e0, e1, dup = eyes[side]
-        jm = min(dup, key=lambda j: abs(v[grid(i_eye, j), 0] - sign * shape.EYE_X))
-        ball = groups[f"eyeball_{side}"]
-        lm[f"eye_{side}"] = _most_forward(v, ball)
-        lm[f"eye_upper_{side}"] = grid(i_eye, jm)
-        lm[f"eye_lower_{side}"] = dup[jm]
-        inner, outer = (e0, e1) if side == "L" else (e1, e0)
-        lm[f"eye_inner_{side}"] = grid(i_eye, inner)
-        lm[f"eye_outer_{side}"] = grid(i_eye, outer)
-        for name, x, z in (("brow_inner", 0.015, 0.052), ("brow_outer", 0.05, 0.050)):
-            d = np.hypot(v[skin, 0] - sign * x, v[skin, 2] - z) + 10.0 * (v[skin, 1] > -0.04)
-            lm[f"{name}_{side}"] = int(skin[np.argmin(d)])
-        d = np.linalg.norm(v[skin] - [sign * 0.072, 0.0, -0.005], axis=1)
-        lm[f"jaw_pivot_{side}"] = int(skin[np.argmin(d)])
-    return lm

@@ -38,9 +38,16 @@ PROFILE = np.array(
 EYE_X = 0.032  # half the inter-pupil distance
 EYE_Z = 0.030
 EYE_RADIUS = 0.0118
+EYE_SLIT = 0.0095  # the eye slit's columns lie this close to the pupil (corners within the eyeball)
 MOUTH_Z = -0.040
 MOUTH_HALF_WIDTH = 0.025
 NOSE_TIP_Z = 0.0
+EAR_ROOT = (-0.010, 0.046, 0.006)  # the ears' root: bottom z, top z, front y
+UPPER_LIP = 0.0078  # vermilion heights at the centre
+LOWER_LIP = 0.0095
+LIP_REST = 0.009  # row spacing the warp returns to beyond the corners
+UPPER_LIP_ROWS = 4  # grid rows inside each vermilion
+LOWER_LIP_ROWS = 4
 
 
 def catmull_rom(points: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -63,7 +70,8 @@ def row_parameters(num_rows: int) -> np.ndarray:
     prof = catmull_rom(PROFILE, fine)
     step = np.linalg.norm(np.diff(prof[:, :2], axis=0), axis=1)
     z = prof[1:, 1]
-    density = 1.0 + 1.6 * np.exp(-(((z + 0.025) / 0.06) ** 4))
+    density = (1.0 + 1.6 * np.exp(-(((z + 0.025) / 0.06) ** 4))
+               + 1.4 * np.exp(-(((z - MOUTH_Z + 0.002) / 0.014) ** 2)))
     arc = np.concatenate([[0.0], np.cumsum(step * density)])
     return np.interp(np.linspace(0.0, arc[-1], num_rows), arc, fine)
 
@@ -71,7 +79,7 @@ def row_parameters(num_rows: int) -> np.ndarray:
 def column_angles(num_cols: int) -> np.ndarray:
     """Azimuths (0 = front, +pi/2 = subject's left), denser toward the face."""
     s = -1.0 + 2.0 * np.arange(num_cols) / num_cols
-    return np.pi * (s - 0.55 * np.sin(np.pi * s) / np.pi)
+    return np.pi * (s - 0.62 * np.sin(np.pi * s) / np.pi)
 
 
 def skull_points(t: np.ndarray, theta: np.ndarray) -> np.ndarray:
@@ -92,14 +100,38 @@ def _g(x, z, cx, cz, sx, sz):
     return np.exp(-(((x - cx) / sx) ** 2) - ((z - cz) / sz) ** 2)
 
 
+def lip_heights(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Heights (metres) of the upper and lower vermilion above/below the lip seam at ``x``.
+
+    Full at the centre (with a Cupid's bow on the upper lip), tapering to a rounded corner at
+    the mouth's half-width, back to :data:`LIP_REST` beyond (where the rows are not warped).
+    """
+    ax = np.abs(np.asarray(x, dtype=np.float64))
+    r = np.clip(ax / MOUTH_HALF_WIDTH, 0.0, 1.0)
+    taper = (1.0 - r**2) ** 0.8
+    bow = 1.0 + 0.10 * np.exp(-(((ax - 0.0055) / 0.004) ** 2)) - 0.06 * np.exp(-((ax / 0.0025) ** 2))
+    up = UPPER_LIP * np.maximum(taper * bow, 0.06)
+    lo = LOWER_LIP * np.maximum(taper, 0.06)
+    back = smooth01((ax - MOUTH_HALF_WIDTH) / 0.012)
+    return up + (LIP_REST - up) * back, lo + (LIP_REST - lo) * back
+
+
+def smooth01(u: np.ndarray) -> np.ndarray:
+    """Hermite step from 0 at ``u <= 0`` to 1 at ``u >= 1``."""
+    u = np.clip(u, 0.0, 1.0)
+    return u * u * (3 - 2 * u)
+
+
 def face_relief(x: np.ndarray, z: np.ndarray, seam_z: np.ndarray) -> np.ndarray:
     """Forward displacement (metres) of the face at front coordinates ``x, z``.
 
-    ``seam_z`` is the height of the lip seam at each ``x`` (the lips are shaped around it).
+    ``seam_z`` is the height of the lip seam at each ``x``; the lips are shaped in units of
+    their own height (:func:`lip_heights`), so their outline follows the warped grid rows and
+    both copies of a seam vertex get the same displacement.
     """
     ax = np.abs(x)
     d = np.zeros_like(x)
-    d -= 0.010 * _g(ax, z, EYE_X, EYE_Z + 0.002, 0.020, 0.015)  # eye sockets
+    d -= 0.0122 * _g(ax, z, EYE_X, EYE_Z + 0.002, 0.020, 0.015)  # eye sockets
     d += 0.005 * np.exp(-(((z - EYE_Z - 0.021) / 0.007) ** 2) - (x / 0.05) ** 4)  # brow ridge
     d -= 0.004 * _g(x, z, 0.0, EYE_Z + 0.006, 0.010, 0.010)  # nasion
     # nose: bridge from the nasion to the tip, then the underside back to the lip
@@ -113,22 +145,30 @@ def face_relief(x: np.ndarray, z: np.ndarray, seam_z: np.ndarray) -> np.ndarray:
     d += 0.009 * _g(ax, z, 0.0125, tip - 0.006, 0.0065, 0.0055)  # alae
     d += 0.007 * _g(ax, z, 0.046, EYE_Z - 0.024, 0.018, 0.014)  # cheekbones
     d += 0.004 * _g(ax, z, 0.030, MOUTH_Z + 0.012, 0.012, 0.018)  # nasolabial fullness
-    d += 0.011 * _g(x, z, 0.0, MOUTH_Z - 0.002, 0.030, 0.030)  # dental arch
-    dz = z - seam_z
-    env = np.clip(1.0 - (x / (MOUTH_HALF_WIDTH + 0.003)) ** 2, 0.0, 1.0) ** 0.7
-    upper = 0.0055 * np.exp(-(((dz - 0.0045) / 0.0045) ** 2))
-    lower = 0.0050 * np.exp(-(((dz + 0.0055) / 0.0055) ** 2))
-    d += env * np.where(dz >= 0, upper, lower)
-    d -= 0.0012 * _g(x, dz, 0.0, 0.012, 0.0035, 0.006)  # philtrum
-    d -= 0.003 * _g(x, z, 0.0, MOUTH_Z - 0.019, 0.018, 0.005)  # mentolabial sulcus
+    d += 0.009 * _g(x, z, 0.0, MOUTH_Z - 0.002, 0.030, 0.030)  # dental arch
+    d += _lips(x, z - seam_z)
+    d -= 0.0012 * _g(x, z - seam_z, 0.0, 0.013, 0.0035, 0.006)  # philtrum
+    d -= 0.0028 * _g(x, z, 0.0, MOUTH_Z - 0.020, 0.018, 0.005)  # mentolabial sulcus
     d += 0.007 * _g(x, z, 0.0, MOUTH_Z - 0.038, 0.017, 0.012)  # chin
     return d
 
 
-def ear_relief(p: np.ndarray) -> np.ndarray:
-    """Outward (x) displacement forming simple ears on the sides of the head."""
-    ax = np.abs(p[:, 0])
-    e = np.sqrt(((p[:, 1] - 0.012) / 0.013) ** 2 + ((p[:, 2] - 0.012) / 0.028) ** 2)
-    rim = np.exp(-(((e - 0.75) / 0.25) ** 2)) * (e < 1.3)
-    side = np.clip((ax - 0.05) / 0.02, 0.0, 1.0)
-    return np.sign(p[:, 0]) * 0.012 * rim * side * (1.0 + 0.6 * (p[:, 1] > 0.012))
+def _lips(x: np.ndarray, dz: np.ndarray) -> np.ndarray:
+    """The lips' forward relief around the seam, in units of each lip's height ``v``: the same
+    at the seam for both lips, a rounded bulge across each vermilion that recedes past its
+    border into the skin, slightly tucked-in corners."""
+    up_h, lo_h = lip_heights(x)
+    upper = dz >= 0
+    v = np.where(upper, dz / up_h, -dz / lo_h)
+    centre, width = np.where(upper, 0.42, 0.45), np.where(upper, 0.55, 0.60)
+    amp = np.where(upper, 0.0024, 0.0029)
+
+    def bulge(u):
+        return np.exp(-(((u - centre) / width) ** 2))
+
+    env = np.clip(1.0 - (x / (MOUTH_HALF_WIDTH + 0.0008)) ** 2, 0.0, 1.0) ** 0.75
+    lip = 0.0022 + amp * (bulge(v) - bulge(0.0))
+    lip *= 1.0 - smooth01((v - 1.0) / 1.3)
+    corner = 0.0005 * np.exp(-(((np.abs(x) - MOUTH_HALF_WIDTH - 0.0015) / 0.0035) ** 2)
+                             - (dz / 0.0035) ** 2)
+    return env * lip - corner

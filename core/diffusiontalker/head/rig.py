@@ -5,11 +5,14 @@ rigs are): ``offsets[t] = sum_k weights[t, k] * bases[k]``. Each basis is built 
 landmarks (see :mod:`.landmarks`) in a face-local frame, with compact smooth falloffs, so the
 back of the skull gets exactly zero offset. Upper and lower lips are told apart by geodesic
 distance along the surface (paths go around the mouth opening), which keeps the lips apart
-on meshes whose lips touch in the neutral pose.
+on meshes whose lips touch in the neutral pose. The jaw (:mod:`.rig_jaw`) is a hinge about
+the jaw pivots weighted by an anatomical mandible field with an oval lip opening; the lids
+(:mod:`.rig_eyes`) close along the eye opening's own margins.
 
 ``mouthClose`` follows ARKit's meaning: lip closure *relative to the jaw*; it is meant to be
 used with ``mouthClose <= jawOpen`` (at equal weights the lips meet, never cross). On its own
-with the jaw at rest it pushes the lips into each other, like ARKit's shape.
+with the jaw at rest it pushes the lips into each other, like ARKit's shape. Beyond the
+model's ``CHANNELS`` the rig builds ``jawForward``, ``jawLeft`` and ``jawRight`` on request.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 from ..channels import CHANNELS
 from ..errors import TopologyError
 from . import rig_fields as rf
+from . import rig_jaw
 
 
 @dataclass
@@ -91,3 +95,23 @@ def build_rig(
     fields = rf.FaceFields(v, faces, landmarks)
     bases = np.stack([rf.BUILDERS[c](fields) for c in channels]).astype(np.float32)
     return Rig(tuple(channels), bases)
+
+
+def build_part_rig(
+    vertices: np.ndarray,
+    faces: Sequence[Sequence[int]],
+    landmarks: dict[str, int],
+    part: np.ndarray,
+    channels: Sequence[str] = CHANNELS,
+) -> Rig:
+    """Bases for a part kept in a mesh of its own (a character's teeth or tongue object),
+    ``part (P, 3)`` in the head's coordinates: inside the mouth below the lip line it follows
+    the jaw channels (jawOpen, jawForward, jawLeft, jawRight) rigidly, as the head's own lower
+    teeth do; upper teeth, eyes and anything else get zero bases."""
+    v = np.asarray(vertices, dtype=np.float64)
+    unknown = [c for c in channels if c not in rf.BUILDERS]
+    if unknown:
+        raise TopologyError(f"the rig cannot build channels {unknown}; known: {sorted(rf.BUILDERS)}")
+    jaw = rig_jaw.jaw_of(rf.FaceFields(v, faces, landmarks))
+    points = np.asarray(part, dtype=np.float64).reshape(-1, 3)
+    return Rig(tuple(channels), rig_jaw.part_bases(jaw, points, tuple(channels)).astype(np.float32))

@@ -25,6 +25,18 @@ from .take import Take
 VARIANTS = ("cal", "raw")
 AUDIO_SUFFIXES = (".wav", *VIDEO_SUFFIXES)
 NOT_TAKES = ("_neutral.csv",)  # the app's neutral-pose frame, beside the take's CSVs
+MODEL_FPS = 30.0  # the shipped model's motion rate (weights/README.md): takes resample to it
+
+
+def clip_id(csv_path: Path, taken: set[str]) -> str:
+    """A unique clip id from a take's CSV name (without ``_cal``/``_raw``); added to ``taken``."""
+    stem = csv_path.stem
+    base = stem[:-4] if stem.lower().endswith(("_cal", "_raw")) else stem
+    name, number = base, 2
+    while name in taken:
+        name, number = f"{base}_{number}", number + 1
+    taken.add(name)
+    return name
 
 
 def find_take_csv(folder: str | os.PathLike, variant: str = "cal") -> Path:

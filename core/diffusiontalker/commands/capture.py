@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..capture.load import MODEL_FPS, clip_id
 from ..errors import CaptureError, DiffusionTalkerError
 
 HELP = "import face capture (Live Link Face CSV + audio) as a dataset, or write synthetic takes"
-MODEL_FPS = 30.0  # the shipped model's motion rate (weights/README.md)
 CHANNEL_CHOICES = ("model", "captured")
 
 
@@ -76,16 +76,6 @@ def _requested_channels(choice: str, takes: list) -> tuple[str, ...]:
     return names
 
 
-def _clip_id(csv_path: Path, taken: set[str]) -> str:
-    stem = csv_path.stem
-    base = stem[:-4] if stem.lower().endswith(("_cal", "_raw")) else stem
-    clip_id, number = base, 2
-    while clip_id in taken:
-        clip_id, number = f"{base}_{number}", number + 1
-    taken.add(clip_id)
-    return clip_id
-
-
 def _new_folder(path: str) -> Path:
     out = Path(path)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -117,7 +107,7 @@ def _import(args: argparse.Namespace) -> int:
     channels = _requested_channels(args.channels, takes)
     clips, taken = [], set()
     for csv_path, take in zip(csvs, takes, strict=True):
-        clip = take.to_clip(_clip_id(csv_path, taken), args.fps, channels,
+        clip = take.to_clip(clip_id(csv_path, taken), args.fps, channels,
                             speaker=args.speaker, split=args.split)
         clips.append(clip)
         notes = "; ".join(take.report.lines())

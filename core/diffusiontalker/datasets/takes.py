@@ -23,12 +23,13 @@ from pathlib import Path
 import numpy as np
 
 from ..capture import load_take, take_csvs
+from ..capture.load import MODEL_FPS, clip_id
 from ..capture.sidecar import read_sidecar
 from ..channels import ARKIT_CHANNELS
 from ..errors import CaptureError, DiffusionTalkerError
 from .corpus import Clip, MotionCorpus
 
-DEFAULT_FPS = 30.0  # the shipped model's motion rate (weights/README.md)
+DEFAULT_FPS = MODEL_FPS  # takes resample to the shipped model's rate unless told
 DEFAULT_SPEAKER = "performer"  # a take's speaker when nothing names it (as Take.to_clip)
 
 
@@ -69,17 +70,6 @@ def take_sources(sources: str | os.PathLike | Sequence[str | os.PathLike],
     if not found:
         raise CaptureError(f"no takes found in {', '.join(str(s) for s in sources)}")
     return found
-
-
-def clip_id(csv_path: Path, taken: set[str]) -> str:
-    """A unique clip id from a take's CSV name (without ``_cal``/``_raw``)."""
-    stem = csv_path.stem
-    base = stem[:-4] if stem.lower().endswith(("_cal", "_raw")) else stem
-    name, number = base, 2
-    while name in taken:
-        name, number = f"{base}_{number}", number + 1
-    taken.add(name)
-    return name
 
 
 def load_takes(sources: str | os.PathLike | Sequence[str | os.PathLike],

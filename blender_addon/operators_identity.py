@@ -14,9 +14,9 @@ from diffusiontalker.errors import DiffusionTalkerError
 from . import jobs, model_cache, prefs, strips
 from .operators_model import (
     SCENE_CHECKPOINT,
-    _background_or_blocking,
     _checkpoint,
     _poll_ready,
+    _run_and_report,
     _settings,
     scene_checkpoint,
 )
@@ -91,13 +91,7 @@ class DT_OT_learn_identity(bpy.types.Operator):
         except DiffusionTalkerError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        _background_or_blocking(job, self.blocking)
-        if job.state == "failed":
-            self.report({"ERROR"}, job.error)
-            return {"CANCELLED"}
-        if job.message:
-            self.report({"INFO"}, job.message)
-        return {"FINISHED"}
+        return _run_and_report(self, job)
 
     def _job(self, context) -> jobs.Job:
         """Everything read from Blender on the main thread, and the job that learns."""

@@ -49,6 +49,18 @@ def _poll_ready(cls, context, needs_strip: bool = False) -> bool:
     return True
 
 
+def _run_and_report(operator, job) -> set[str]:
+    """Run ``job`` (blocking when the operator asks or in background mode, else in the
+    background) and report its failure or message; the operator's return value."""
+    _background_or_blocking(job, operator.blocking)
+    if job.state == "failed":
+        operator.report({"ERROR"}, job.error)
+        return {"CANCELLED"}
+    if job.message:
+        operator.report({"INFO"}, job.message)
+    return {"FINISHED"}
+
+
 def _background_or_blocking(job, blocking: bool) -> str:
     if blocking or bpy.app.background:
         jobs.run_blocking(job)
@@ -136,13 +148,7 @@ class DT_OT_match_identity(bpy.types.Operator):
             return "best match: " + ", ".join(f"{n} ({sc:.2f})" for n, sc in matches)
 
         job = jobs.Job("Match identity", work, apply)
-        _background_or_blocking(job, self.blocking)
-        if job.state == "failed":
-            self.report({"ERROR"}, job.error)
-            return {"CANCELLED"}
-        if job.message:
-            self.report({"INFO"}, job.message)
-        return {"FINISHED"}
+        return _run_and_report(self, job)
 
 
 class DT_OT_use_identity(bpy.types.Operator):

@@ -22,6 +22,17 @@ from .operators_model import (
 )
 from .props import sync_library
 
+NEEDS_TORCH = ("Learning an identity trains the model, which needs torch: this build runs "
+               "the model with ONNX Runtime only. Use the full extension, or run `diffusiontalker "
+               "identity add` in a Python with torch and choose its checkpoint")
+
+
+def _has_torch() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
+
+
 DEFAULT_STEPS = 300  # training.personalize.FitSettings.steps (not imported: that needs torch)
 
 
@@ -73,7 +84,12 @@ class DT_OT_learn_identity(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return _poll_ready(cls, context)
+        if not _poll_ready(cls, context):
+            return False
+        if not _has_torch():
+            cls.poll_message_set(NEEDS_TORCH)
+            return False
+        return True
 
     def invoke(self, context, event):
         context.window_manager.fileselect_add(self)
@@ -95,6 +111,8 @@ class DT_OT_learn_identity(bpy.types.Operator):
 
     def _job(self, context) -> jobs.Job:
         """Everything read from Blender on the main thread, and the job that learns."""
+        if not _has_torch():
+            raise DiffusionTalkerError(NEEDS_TORCH)
         from diffusiontalker.network.identity import check_new_name
 
         name = self.identity_name.strip()

@@ -121,3 +121,15 @@ def test_generate_animates_with_the_learnt_identity(setup):
     settings.identity_mode, settings.identity = "SINGLE", "mia"
     assert bpy.ops.diffusiontalker.generate(blocking=True, checkpoint=str(out)) == {"FINISHED"}
     assert len(ours_fcurve(head, "jawOpen").keyframe_points) > 10
+
+
+def test_without_torch_the_button_says_why_and_nothing_runs(monkeypatch, fresh):
+    import importlib.util
+
+    from diffusiontalker_blender import operators_identity
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "torch" else real(name, *a))
+    assert not bpy.ops.diffusiontalker.learn_identity.poll()
+    assert "needs torch" in operators_identity.NEEDS_TORCH

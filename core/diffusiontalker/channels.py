@@ -80,3 +80,28 @@ def upper_face_mask(names: tuple[str, ...] | list[str] = CHANNELS) -> list[bool]
     """True for the channels of the upper face (brows, lids)."""
     upper = set(UPPER_FACE_CHANNELS)
     return [name in upper for name in names]
+
+
+# Head rotation in radians (Live Link Face's HeadYaw/HeadPitch/HeadRoll, camelCase, with the
+# signs the capture writes): yaw about the head's vertical axis, pitch about its ear-to-ear
+# axis, roll about its front-to-back axis. They are motion channels like the blendshapes but
+# are written as rotation keys, never as shape keys.
+HEAD_ROTATION_CHANNELS: tuple[str, ...] = ("headYaw", "headPitch", "headRoll")
+
+# Eye gaze is carried by ARKit's own eyeLook* blendshapes (weights in [0, 1]).
+GAZE_CHANNELS: tuple[str, ...] = tuple(n for n in ARKIT_CHANNELS if n.startswith("eyeLook"))
+
+# The full face of the v2 corpus and default model: all 52 ARKit blendshapes (ARKit's order)
+# followed by the head rotation.
+FULL_FACE_CHANNELS: tuple[str, ...] = ARKIT_CHANNELS + HEAD_ROTATION_CHANNELS
+
+
+def shape_channels(names: tuple[str, ...] | list[str]) -> list[str]:
+    """The channels among ``names`` that are shape keys (everything but head rotation)."""
+    head = set(HEAD_ROTATION_CHANNELS)
+    return [name for name in names if name not in head]
+
+
+def is_head_rotation(name: str) -> bool:
+    """True for ``headYaw``, ``headPitch`` and ``headRoll`` (radians, written as rotation)."""
+    return name in HEAD_ROTATION_CHANNELS

@@ -77,9 +77,8 @@ def channel_index(names: tuple[str, ...] | list[str] = CHANNELS) -> dict[str, in
 
 
 def upper_face_mask(names: tuple[str, ...] | list[str] = CHANNELS) -> list[bool]:
-    """True for the channels of the upper face (brows, lids)."""
-    upper = set(UPPER_FACE_CHANNELS)
-    return [name in upper for name in names]
+    """True for the channels of the upper face (brows, lids, gaze; see :func:`channel_region`)."""
+    return region_mask(names, "upper")
 
 
 # Head rotation in radians (Live Link Face's HeadYaw/HeadPitch/HeadRoll, camelCase, with the
@@ -105,3 +104,23 @@ def shape_channels(names: tuple[str, ...] | list[str]) -> list[str]:
 def is_head_rotation(name: str) -> bool:
     """True for ``headYaw``, ``headPitch`` and ``headRoll`` (radians, written as rotation)."""
     return name in HEAD_ROTATION_CHANNELS
+
+
+_MOUTH_PREFIXES = ("jaw", "mouth", "tongue")
+
+
+def channel_region(name: str) -> str:
+    """``"head"`` (rotation), ``"mouth"`` (jaw, lips, ``cheekPuff``, tongue) or ``"upper"``
+    (eyes, lids, gaze, brows, ``cheekSquint``, ``noseSneer``): the face regions the metrics
+    score separately (lip-sync on the mouth, FDD on the upper face). On the v1 ``CHANNELS`` this
+    gives exactly ``MOUTH_CHANNELS`` and ``UPPER_FACE_CHANNELS``."""
+    if name in HEAD_ROTATION_CHANNELS:
+        return "head"
+    if name.startswith(_MOUTH_PREFIXES) or name == "cheekPuff":
+        return "mouth"
+    return "upper"
+
+
+def region_mask(names: tuple[str, ...] | list[str], region: str) -> list[bool]:
+    """True for the channels of ``names`` in ``region`` (see :func:`channel_region`)."""
+    return [channel_region(name) == region for name in names]

@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fine-tune this checkpoint ('default': the shipped model): its "
                              "size, audio frontend and identities are kept, new speakers get "
                              "new identity rows")
-    parser.add_argument("--config", choices=("tiny", "small", "base"),
+    parser.add_argument("--config", choices=("tiny", "small", "medium", "base"),
                         help="model size preset (default small; not with --init)")
     parser.add_argument("--audio",
                         help="audio frontend (default mel; not with --init): mel, mel+cmvn "

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..audio.loading import SAMPLE_RATE
-from ..channels import MOUTH_CHANNELS, UPPER_FACE_CHANNELS
+from ..channels import channel_region
 from ..diffusion.constraints import silence_rest_mask
 from ..errors import CaptureError, IdentityError, MetricError
 from .metrics import _channels_pair
@@ -174,8 +174,10 @@ def evaluate_capture(talker, takes: Sequence, identity: str, seeds: Sequence[int
 def format_scores(scores: dict, per_channel: bool = False) -> list[str]:
     """The scores as table lines: one per identity (means over all scored channels, the mouth
     and the upper face), then (``per_channel``) one per channel."""
-    regions = {"all": scores[LABELS[0]].channels, "mouth": MOUTH_CHANNELS,
-               "upper face": UPPER_FACE_CHANNELS}
+    names = scores[LABELS[0]].channels
+    regions = {"all": names,
+               "mouth": [n for n in names if channel_region(n) == "mouth"],
+               "upper face": [n for n in names if channel_region(n) == "upper"]}
     lines = [f"{'identity':<10} {'used':<28} " + " ".join(f"{r + ' corr/MAE':>19}"
                                                          for r in regions) + f" {'frames':>7}"]
     for label in LABELS:

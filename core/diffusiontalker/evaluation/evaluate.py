@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..audio.loading import SAMPLE_RATE
-from ..channels import MOUTH_CHANNELS, UPPER_FACE_CHANNELS
+from ..channels import region_mask
 from ..errors import DatasetError
 
 
@@ -127,8 +127,8 @@ def _clip_scores(metrics, talker, pred, gt, lip_idx, upper_idx) -> dict[str, flo
             fdd = float(metrics.fdd(pred, gt, upper_idx))
             scores.update(fdd=fdd, fdd_abs=abs(fdd))
         return scores
-    mouth = [c in MOUTH_CHANNELS for c in talker.channels]
-    upper = [c in UPPER_FACE_CHANNELS for c in talker.channels]
+    mouth = region_mask(talker.channels, "mouth")
+    upper = region_mask(talker.channels, "upper")
     scores = {"channel_mse": float(metrics.channel_mse(pred, gt))}
     if any(mouth):
         scores["channel_lve"] = float(metrics.channel_lve(pred, gt, mouth))

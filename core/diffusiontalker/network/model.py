@@ -35,6 +35,7 @@ PRESETS: dict[str, dict] = {
     # d_model, layers, heads, identity dim, adapter width
     "tiny": dict(d_model=32, num_layers=1, num_heads=2, id_dim=16, audio_dim=32),
     "small": dict(d_model=128, num_layers=2, num_heads=4, id_dim=64, audio_dim=128),
+    "medium": dict(d_model=192, num_layers=3, num_heads=4, id_dim=64, audio_dim=192),
     "base": dict(d_model=256, num_layers=4, num_heads=4, id_dim=64, audio_dim=256),
 }
 

@@ -5,10 +5,11 @@ and seed, the transcript is aligned (``audio.alignment``), the take is generated
 and with ``direction.transcript.transcript_guidance``'s keys, and ``check-speech``'s checks
 (``evaluation.speech_check.check_motion`` on the demo head's lip aperture) are made on both:
 /p b m/ closed within the phone (aperture <= 2 mm within ±1 frame), envelope correlation with
-the loudness (zero lag and best lag within ±100 ms), rest in pauses. Also: /f v/ tucked
-(``mouthRollLower`` >= 0.3 within the phone ±1 frame), the pucker on rounded vowels (mean of
-``mouthPucker`` + ``mouthFunnel`` in the phone), and jitter (mean |second difference| of the
-mouth channels, guided / free).
+the loudness (zero lag and best lag within ±100 ms), rest in pauses. Also, as defined in
+``evaluation.phone_checks`` (``check_phones``, the one implementation): /f v/ tucked
+(``mouthRollLower`` >= 0.3 within the phone ±1 frame), rounding (mean ``mouthPucker`` +
+``mouthFunnel`` on UW OW W OY UH over IY EH AE, the median of the clips' ratios) and jitter
+(mean |second difference| of the lip opening over its range, guided / free).
 
 Usage: OMP_NUM_THREADS=1 python scripts/measure_transcript_guidance.py [/tmp/real/eval/clips.json]
        [--runtime torch|onnx] [--seeds 0,1] [--strength 1.0]
@@ -27,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 
 from diffusiontalker.audio.alignment import align_transcript  # noqa: E402
 from diffusiontalker.audio.loading import SAMPLE_RATE, load_audio  # noqa: E402
-from diffusiontalker.channels import MOUTH_CHANNELS  # noqa: E402
 from diffusiontalker.direction.transcript import transcript_guidance  # noqa: E402
+from diffusiontalker.evaluation.phone_checks import check_phones  # noqa: E402
 from diffusiontalker.evaluation.speech_check import (  # noqa: E402
     _corr,
     check_motion,
@@ -38,13 +39,6 @@ from diffusiontalker.evaluation.speech_check import (  # noqa: E402
 from diffusiontalker.runtime.loader import load_talker  # noqa: E402
 
 CLOSED_M = 0.002
-TUCKED = 0.3
-
-
-def phone_window(phone, fps: float, num_frames: int) -> slice:
-    """Frames of ``phone`` ±1 (as check_motion's closure window)."""
-    lo = max(int(np.floor(phone.start * fps)) - 1, 0)
-    return slice(lo, min(int(np.ceil(phone.end * fps)) + 1, num_frames - 1) + 1)
 
 
 def measure(motion, wave, phones, aperture_of, names) -> dict:
@@ -56,20 +50,14 @@ def measure(motion, wave, phones, aperture_of, names) -> dict:
         if p.name in ("P", "B", "M"):
             away[max(int(p.start * fps) - 2, 0): int(np.ceil(p.end * fps)) + 3] = False
     envelope = loudness_envelope(wave, SAMPLE_RATE, fps, len(data))
-    roll, pucker, funnel = (names.index(c) for c in ("mouthRollLower", "mouthPucker",
-                                                      "mouthFunnel"))
-    fv = [p for p in phones if p.name in ("F", "V")]
-    tucked = sum(data[phone_window(p, fps, len(data)), roll].max() >= TUCKED for p in fv)
-    rounded = [p for p in phones if p.name in ("UW", "UH", "OW", "AO", "W")]
-    rounding = [float((data[phone_window(p, fps, len(data)), pucker]
-                       + data[phone_window(p, fps, len(data)), funnel]).mean()) for p in rounded]
-    mouth = [names.index(c) for c in MOUTH_CHANNELS if c in names]
+    phone = check_phones(data, names, phones, fps)
     return {"bilabials": check.bilabials, "closed": check.bilabials_closed,
             "corr": check.envelope_corr, "corr_lag": check.envelope_corr_best_lag,
             "corr_away": _corr(aperture[away], envelope[away]),
             "rest": check.rests_closed_in_silence, "has_pause": check.silence_frames > 0,
-            "fv": len(fv), "tucked": int(tucked), "rounding": float(np.mean(rounding or [0])),
-            "jitter": float(np.abs(np.diff(data[:, mouth], n=2, axis=0)).mean())}
+            "fv": phone.labiodentals, "tucked": int(phone.tucked or 0),
+            "rounding": phone.rounding_ratio if phone.rounding_holds is not None else np.nan,
+            "jitter": phone.jitter}
 
 
 def main() -> None:
@@ -107,7 +95,7 @@ def main() -> None:
                   f"tucked {f['tucked']}/{f['fv']} -> {g['tucked']}/{g['fv']}  keys {len(keys)}",
                   flush=True)
     print(f"\n| take | /p b m/ closed | envelope r | best-lag r | r away from /p b m/ "
-          f"| rest in pauses | /f v/ tucked | rounding (pucker+funnel) | jitter |  "
+          f"| rest in pauses | /f v/ tucked | rounding ratio | jitter |  "
           f"(seeds {args.seeds}, {args.runtime}, strength {args.strength:g})")
     print("|---|---|---|---|---|---|---|---|---|")
     free_jitter = np.mean([r["jitter"] for r in rows["free"]])
@@ -118,7 +106,7 @@ def main() -> None:
         print(f"| {kind} | {c}/{b} ({100 * c / b:.0f} %) | {np.mean([r['corr'] for r in rs]):.3f} "
               f"| {np.mean([r['corr_lag'] for r in rs]):.3f} "
               f"| {np.mean([r['corr_away'] for r in rs]):.3f} | {rests[0]}/{rests[1]} "
-              f"| {t}/{fv} | {np.mean([r['rounding'] for r in rs]):.2f} "
+              f"| {t}/{fv} | {np.nanmedian([r['rounding'] for r in rs]):.2f} "
               f"| {np.mean([r['jitter'] for r in rs]) / free_jitter:.2f} |")
     print(f"\nalignment + keys: {np.median(t_align):.2f} s per clip (median)")
 

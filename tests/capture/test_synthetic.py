@@ -98,3 +98,26 @@ def test_a_corpus_that_cannot_be_written_is_refused(tmp_path):
     (tmp_path / "full" / "keep.txt").write_text("mine")
     with pytest.raises(CaptureError, match="not empty"):
         write_synthetic_takes(corpus, tmp_path / "full")
+
+
+def test_a_full_face_corpus_writes_its_own_head_and_gaze(tmp_path):
+    from diffusiontalker.capture.synthetic import eye_rotation
+    from diffusiontalker.channels import FULL_FACE_CHANNELS, HEAD_ROTATION_CHANNELS
+    from diffusiontalker.synth.corpus import write_corpus
+
+    write_corpus(tmp_path / "corpus", identities=1, utterances=1, seed=2, progress=False,
+                 augment_audio=False)
+    corpus = load_dataset(tmp_path / "corpus")
+    assert corpus.channels == FULL_FACE_CHANNELS
+    manifest = write_synthetic_takes(corpus, tmp_path / "takes", seed=0)
+    assert manifest["takes"][0]["captured"] == list(ARKIT_CHANNELS)  # not the head channels
+    clip = corpus.clips[0]
+    take = load_take(tmp_path / "takes" / f"{clip.id}.csv")
+    assert take.captured == ARKIT_CHANNELS and not take.missing
+    expected = resample_motion(clip.motion, 30.0, np.arange(take.num_frames) / LIVE_LINK_FPS)
+    head = [FULL_FACE_CHANNELS.index(n) for n in HEAD_ROTATION_CHANNELS]
+    np.testing.assert_allclose(take.head, expected[:, head], atol=1e-6)  # the corpus's head
+    assert np.abs(take.head).max() > 0.005
+    np.testing.assert_allclose(take.eyes, eye_rotation(expected, FULL_FACE_CHANNELS), atol=1e-6)
+    np.testing.assert_array_equal(take.eyes[:, :3], take.eyes[:, 3:])  # conjugate gaze
+    np.testing.assert_allclose(take.data, expected[:, :len(ARKIT_CHANNELS)], atol=1e-6)

@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from diffusiontalker.channels import CHANNELS
+from diffusiontalker.channels import CHANNELS, FULL_FACE_CHANNELS
 from diffusiontalker.synth.articulation import articulate, lip_aperture, loudness_envelope
 from diffusiontalker.synth.espeak import Phone, synthesize
 from diffusiontalker.synth.face import face_motion
 from diffusiontalker.synth.styles import IDENTITIES, MotionStyle
 
-IDX = {n: i for i, n in enumerate(CHANNELS)}
+IDX = {n: i for i, n in enumerate(FULL_FACE_CHANNELS)}
 SR = 22050
 
 
@@ -21,8 +21,9 @@ def test_silence_gives_a_closed_resting_mouth():
     for identity in IDENTITIES:
         phones = [Phone("_", 0.0, 2.0)]
         m = face_motion(phones, silence, SR, identity.style, np.random.default_rng(0))
-        assert m.shape == (60, len(CHANNELS)) and m.dtype == np.float32
-        assert np.all(m[:, IDX["jawOpen"]] < 0.05)
+        assert m.shape == (60, len(FULL_FACE_CHANNELS)) and m.dtype == np.float32
+        assert np.all(m[:, IDX["jawOpen"]] <= 0.03)
+        np.testing.assert_allclose(m[:, IDX["mouthClose"]], m[:, IDX["jawOpen"]], atol=1e-6)
         assert np.all(lip_aperture(m) < 1e-3), identity.name
         for name in ("mouthFunnel", "mouthPucker", "mouthLowerDownLeft", "mouthUpperUpRight"):
             assert np.all(m[:, IDX[name]] < 1e-3)
@@ -52,9 +53,10 @@ def test_bilabials_close_the_lips_at_their_times(identity):
         frame = min(int(round((0.5 * (p.start + p.end) - identity.style.lead) * 30)), len(m) - 1)
         assert aperture[frame] < 1e-3, (p, aperture[frame])
         assert m[frame, IDX["mouthPressLeft"]] > 0.2
-    # between the bilabials the mouth opens for the vowels
+    # between the bilabials the mouth opens for the vowels (v2: the lips cancel part of the
+    # jaw's opening on vowels too, as mouthClose does in real capture, so the gap is smaller)
     vowels = [p for p in u.phones if p.phoneme.strip("ˈˌ") in ("ɑː", "ɔː", "æ", "ʌ", "ɒ")]
-    assert max(aperture[int(round(0.5 * (p.start + p.end) * 30))] for p in vowels) > 0.25
+    assert max(aperture[int(round(0.5 * (p.start + p.end) * 30))] for p in vowels) > 0.18
 
 
 def test_rounded_and_spread_vowels_and_labiodentals():

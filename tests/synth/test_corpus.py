@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from diffusiontalker.channels import CHANNELS
+from diffusiontalker.channels import ARKIT_CHANNELS, FULL_FACE_CHANNELS, HEAD_ROTATION_CHANNELS
 from diffusiontalker.cli import main
 from diffusiontalker.errors import DiffusionTalkerError
 from diffusiontalker.synth.corpus import make_clip, write_corpus
@@ -27,7 +27,7 @@ def test_writes_the_folder_format(tmp_path):
     data = json.loads((out / "dataset.json").read_text())
     assert data == manifest
     assert data["format"] == "diffusiontalker-folder" and data["space"] == "channels"
-    assert data["fps"] == 30.0 and data["channels"] == list(CHANNELS)
+    assert data["fps"] == 30.0 and data["channels"] == list(FULL_FACE_CHANNELS)
     assert data["generator"] == {"name": "diffusiontalker synth", "version": "0.1.0", "seed": 3}
     assert data["speakers"] == [i.name for i in IDENTITIES[:3]]
     assert len(data["clips"]) == 6
@@ -36,9 +36,12 @@ def test_writes_the_folder_format(tmp_path):
         motion = np.load(out / "motion" / f"{clip['id']}.npy")
         alignment = json.loads((out / "alignments" / f"{clip['id']}.json").read_text())
         assert sr == 16000 and audio.ndim == 1
-        assert motion.dtype == np.float32 and motion.shape[1] == len(CHANNELS)
+        assert motion.dtype == np.float32 and motion.shape[1] == len(FULL_FACE_CHANNELS)
         assert abs(len(motion) / 30.0 - len(audio) / sr) <= 1 / 30.0
-        assert 0.0 <= motion.min() and motion.max() <= 1.0
+        shapes, head = motion[:, :len(ARKIT_CHANNELS)], motion[:, len(ARKIT_CHANNELS):]
+        assert 0.0 <= shapes.min() and shapes.max() <= 1.0  # blendshapes
+        assert head.shape[1] == len(HEAD_ROTATION_CHANNELS)  # radians, a few degrees
+        assert np.abs(head).max() <= 0.15 and head.std(axis=0).min() > 1e-3
         assert alignment and all(a["start"] < a["end"] <= len(audio) / sr for a in alignment)
         assert clip["text"] and clip["split"] in ("train", "val", "test")
 
@@ -50,6 +53,8 @@ def test_same_seed_same_bytes_and_workers_do_not_matter(tmp_path):
     write_corpus(c, identities=2, utterances=2, seed=8, progress=False)
     assert _hashes(a) == _hashes(b)
     assert _hashes(a) != _hashes(c)
+    motion = {k: v for k, v in _hashes(a).items() if k.startswith("motion/")}
+    assert motion and motion != {k: v for k, v in _hashes(c).items() if k.startswith("motion/")}
 
 
 def test_splits_hold_out_sentences_and_whole_identities():
@@ -103,9 +108,12 @@ def test_vertex_offsets_on_the_demo_head(tmp_path):
     motion = np.load(out / "motion" / f"{clip}.npy")
     offsets = np.load(out / "vertices" / f"{clip}.npy")
     head = build_demo_head()
-    rig = build_rig(head.vertices, head.faces, head.landmarks, CHANNELS)
+    names = manifest["vertex_offsets"]["channels"]  # the corpus channels the demo rig builds
+    assert "jawOpen" in names and set(names) <= set(FULL_FACE_CHANNELS)
+    rig = build_rig(head.vertices, head.faces, head.landmarks, names)
     assert offsets.shape == (len(motion), len(head.vertices), 3) and offsets.dtype == np.float32
-    np.testing.assert_allclose(offsets, rig.apply(motion), atol=1e-6)
+    columns = [FULL_FACE_CHANNELS.index(n) for n in names]
+    np.testing.assert_allclose(offsets, rig.apply(motion[:, columns]), atol=1e-6)
     assert np.abs(offsets).max() > 1e-4  # the face moves
     template = np.load(out / "demo_head_template.npy")
     assert template.shape == (len(head.vertices), 3)
@@ -116,8 +124,15 @@ def test_clips_begin_and_end_in_silence_with_the_mouth_at_rest():
     """Every clip has 0.1-0.9 s of silence before the sentence and 0.2-1.0 s after it, as pause
     phones, with silent audio and a closed mouth there (models must learn rest in silence)."""
     from diffusiontalker.evaluation.speech_check import demo_head_aperture
+    from diffusiontalker.head.rig_fields import BUILDERS
 
-    aperture = demo_head_aperture(CHANNELS)
+    names = [n for n in FULL_FACE_CHANNELS if n in BUILDERS]
+    columns = [FULL_FACE_CHANNELS.index(n) for n in names]
+    head_aperture = demo_head_aperture(names)
+
+    def aperture(motion):
+        return head_aperture(motion[:, columns])
+
     for utterance in range(3):
         clip = make_clip(0, utterance, utterance, augment_audio=False)
         first, last = clip.alignment[0], clip.alignment[-1]

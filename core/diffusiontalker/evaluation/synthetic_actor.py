@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..capture import load_take
 from ..capture.synthetic import write_synthetic_takes
-from ..channels import CHANNELS
+from ..channels import FULL_FACE_CHANNELS
 from ..datasets import load_dataset, write_folder_dataset
 from ..errors import SynthError
 from ..synth.corpus import FPS, SAMPLE_RATE, make_clip
@@ -41,7 +41,7 @@ def write_actor_takes(out_dir: str | os.PathLike, count: int, speaker: str = ACT
                       "wave": clip.audio, "sample_rate": SAMPLE_RATE, "motion": clip.motion})
     out = Path(out_dir)
     corpus = load_dataset(write_folder_dataset(out / "corpus", "channels", FPS, clips,
-                                               channels=CHANNELS))
+                                               channels=FULL_FACE_CHANNELS))
     manifest = write_synthetic_takes(corpus, out / "takes", seed=seed)
     return [out / "takes" / entry["csv"] for entry in manifest["takes"]]
 

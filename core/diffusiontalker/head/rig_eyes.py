@@ -63,33 +63,40 @@ def _sorted(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x[order], y[order]
 
 
+def lids(f: FaceFields, sfx: str):
+    """The lids of one eye: ``(centre (3,), gap (V,), w_up (V,), w_lo (V,))``: the eyeball
+    centre (local), the opening angle at each vertex's lateral position and how much each
+    vertex belongs to the upper and the lower lid (0 off the lids)."""
+    c, r, elev, d, beta = eye_frame(f, sfx)
+    found = margins(f, c, r, elev)
+    if found is not None:
+        grid, b_up, b_lo = found
+        top = np.interp(d[:, 0], grid, b_up)
+        bottom = np.interp(d[:, 0], grid, b_lo)
+    else:  # an elliptical opening between the landmarks
+        inner, outer = f.lq[f"eye_inner_{sfx}"][0], f.lq[f"eye_outer_{sfx}"][0]
+        half = max(abs(outer - inner) / 2, 1e-6)
+        u = (d[:, 0] + c[0] - (inner + outer) / 2) / half
+        profile = np.sqrt(np.clip(1 - u**2, 0, 1))
+        mid = 0.5 * (elev["upper"] + elev["lower"])
+        top = mid + (elev["upper"] - mid) * profile
+        bottom = mid - (mid - elev["lower"]) * profile
+    gap = np.maximum(top - bottom, 0.0)
+    mid = 0.5 * (top + bottom)
+    width = 0.1 * max(elev["upper"] - elev["lower"], 1e-3)
+    gate = (1 - smoothstep(1.15 * r, 2.0 * r, np.linalg.norm(d, axis=1)))
+    gate *= smoothstep(-0.6 * r, 0.0, d[:, 2]) * f.movable
+    is_up = smoothstep(mid - width, mid + width, beta)
+    w_up = is_up * (1 - smoothstep(top + 0.15, top + 0.75, beta)) * gate
+    w_lo = (1 - is_up) * (1 - smoothstep(0.2, 0.7, bottom - beta)) * gate
+    return c, gap, w_up, w_lo
+
+
 def blink(sign: int) -> Callable[[FaceFields], np.ndarray]:
     """The builder of eyeBlinkLeft (``sign`` +1) or eyeBlinkRight (-1)."""
 
     def build(f: FaceFields) -> np.ndarray:
-        sfx = "L" if sign > 0 else "R"
-        c, r, elev, d, beta = eye_frame(f, sfx)
-        found = margins(f, c, r, elev)
-        if found is not None:
-            grid, b_up, b_lo = found
-            top = np.interp(d[:, 0], grid, b_up)
-            bottom = np.interp(d[:, 0], grid, b_lo)
-        else:  # an elliptical opening between the landmarks
-            inner, outer = f.lq[f"eye_inner_{sfx}"][0], f.lq[f"eye_outer_{sfx}"][0]
-            half = max(abs(outer - inner) / 2, 1e-6)
-            u = (d[:, 0] + c[0] - (inner + outer) / 2) / half
-            profile = np.sqrt(np.clip(1 - u**2, 0, 1))
-            mid = 0.5 * (elev["upper"] + elev["lower"])
-            top = mid + (elev["upper"] - mid) * profile
-            bottom = mid - (mid - elev["lower"]) * profile
-        gap = np.maximum(top - bottom, 0.0)
-        mid = 0.5 * (top + bottom)
-        width = 0.1 * max(elev["upper"] - elev["lower"], 1e-3)
-        gate = (1 - smoothstep(1.15 * r, 2.0 * r, np.linalg.norm(d, axis=1)))
-        gate *= smoothstep(-0.6 * r, 0.0, d[:, 2]) * f.movable
-        is_up = smoothstep(mid - width, mid + width, beta)
-        w_up = is_up * (1 - smoothstep(top + 0.15, top + 0.75, beta)) * gate
-        w_lo = (1 - is_up) * (1 - smoothstep(0.2, 0.7, bottom - beta)) * gate
+        c, gap, w_up, w_lo = lids(f, "L" if sign > 0 else "R")
         angle = gap * (-UPPER_SHARE * w_up + (1 - UPPER_SHARE) * w_lo)
         return f.rotation_offsets(c, angle)
 

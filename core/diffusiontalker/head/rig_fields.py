@@ -4,8 +4,11 @@ All sizes scale with ``s``, the distance between the pupils, so the rig fits hea
 size. Local axes: ``lat`` toward the subject's left, ``up``, ``fwd`` out of the face.
 Every field is compact (exactly zero beyond its radius) and only the surface connected to
 the face moves; of the loose parts only those inside the mouth below the lip line (lower
-teeth, tongue) move, rigidly with the jaw (:mod:`.rig_jaw`); eyeballs and upper teeth stay.
-The jaw and the lids have modules of their own (:mod:`.rig_jaw`, :mod:`.rig_eyes`).
+teeth, tongue) move, rigidly with the jaw (:mod:`.rig_jaw`), the tongue with ``tongueOut``
+and the eyeballs with gaze (``eyeLook*``); upper teeth stay. The jaw, the lids, the eyes and
+the rest of the ARKit face have modules of their own (:mod:`.rig_jaw`, :mod:`.rig_eyes`,
+:mod:`.rig_gaze`, :mod:`.rig_full_face`): ``BUILDERS`` covers every ARKit channel plus head
+rotation (zero bases).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import rig_eyes, rig_jaw
+from . import rig_eyes, rig_full_face, rig_gaze, rig_jaw
 from .geometry import bump, vertex_normals
 from .rig_frame import RIG_LANDMARKS, FaceFields, check_landmarks
 
@@ -155,4 +158,6 @@ BUILDERS: dict[str, Callable[[FaceFields], np.ndarray]] = {
     "browDownRight": _brow_down(-1),
     "eyeBlinkLeft": rig_eyes.blink(1),
     "eyeBlinkRight": rig_eyes.blink(-1),
+    **rig_gaze.BUILDERS,  # gaze, eyeSquint, eyeWide, cheekSquint
+    **rig_full_face.BUILDERS,  # mouth sideways, frown, dimple, shrugs, sneer, tongue, head
 }

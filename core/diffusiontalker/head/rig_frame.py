@@ -47,6 +47,7 @@ class FaceFields:
         self.v, self.faces = v, faces
         p = {n: v[int(i)] for n, i in landmarks.items()}
         self.p = p
+        self.index = {n: int(i) for n, i in landmarks.items()}  # landmark -> vertex id
         lat = p["eye_L"] - p["eye_R"]
         self.s = s = float(np.linalg.norm(lat))
         if s < 1e-6:

@@ -1,47 +1,67 @@
-"""Phonemes -> 30 fps curves of the mouth channels, by dominance blending.
+"""Phonemes -> 30 fps curves of the mouth channels: jaw and lips as separate contributions,
+each by dominance blending, with anticipatory coarticulation and lip contacts.
 
 Coarticulation follows Cohen & Massaro (1993, "Modeling coarticulation in synthetic visual
 speech"): every viseme segment s has a target T_s and a dominance function
 D_s(t) = a_s * exp(-theta_s * d_s(t)), where d_s(t) is the distance from t to the segment
 (0 inside it) and theta_s differs before the segment (anticipation) and after it
 (carry-over). A channel's value is the dominance-weighted mean sum_s D_s T_s / sum_s D_s.
-On top of the blend: bilabials (p b m) are forced shut at their times, the openness of the
-mouth follows the loudness envelope of the speech, and the speaker's style scales, shifts,
-skews and smooths the result.
+
+The jaw and the lips are blended separately, as in JALI (Edwards, Landreth, Fiume & Singh,
+SIGGRAPH 2016): the jaw (``jawOpen``) follows vowel openness scaled by vocal effort (the
+loudness envelope of the speech), while the lips (funnel, pucker, stretch, vertical lip
+movement, press, roll) follow the phone whatever the loudness. Lip gestures start ahead of
+their segment (``Viseme.anticipation``/``lip_lead``: rounding up to 100-200 ms ahead,
+Benguerel & Cowan 1974), so the mouth is never late for a phone. ``mouthClose`` is carried as
+the share of the jaw's opening the lips cancel (ARKit's mouthClose is relative to the jaw), so
+the lips meet exactly when that share is 1: at bilabial closures and at rest in pauses
+(:mod:`.contacts`). The speaker's style then scales, skews and smooths the result.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..channels import CHANNELS, MOUTH_CHANNELS
+from ..channels import CHANNELS, FULL_FACE_CHANNELS, MOUTH_CHANNELS
+from .contacts import closure_weight, release_bumps, rest_weight
 from .espeak import Phone
 from .styles import MotionStyle
 from .visemes import VISEMES, Segment, parse_phoneme
 
-MOUTH_INDEX = {name: i for i, name in enumerate(MOUTH_CHANNELS)}
+# The channels the articulation model drives: the v1 mouth channels first (in that order),
+# then the speech-driven extras of the full face.
+ARTICULATION_CHANNELS: tuple[str, ...] = MOUTH_CHANNELS + (
+    "jawForward", "mouthShrugLower", "mouthShrugUpper", "tongueOut", "noseSneerLeft",
+    "noseSneerRight")
+MOUTH_INDEX = {name: i for i, name in enumerate(ARTICULATION_CHANNELS)}
 GROUPS: dict[str, tuple[str, ...]] = {
-    "jaw": ("jawOpen", "mouthClose"),
+    "jaw": ("jawOpen", "jawForward"),
     "round": ("mouthFunnel", "mouthPucker"),
     "spread": ("mouthStretchLeft", "mouthStretchRight", "mouthSmileLeft", "mouthSmileRight"),
     "vertical": ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
-                 "mouthUpperUpRight"),
+                 "mouthUpperUpRight", "mouthShrugLower", "mouthShrugUpper"),
     "press": ("mouthPressLeft", "mouthPressRight", "mouthRollLower", "mouthRollUpper"),
 }
-OPENING = ("jawOpen", "mouthClose", "mouthLowerDownLeft", "mouthLowerDownRight",
-           "mouthUpperUpLeft", "mouthUpperUpRight")
-CLOSURE_HALF_WIDTH = 0.03  # s: lips held shut at least this long either side of a bilabial
-CLOSURE_RAMP = 0.035  # s: the ramp into and out of the forced closure
+VERTICAL = ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight")
+SEALED_OFF = VERTICAL + ("mouthFunnel", "mouthStretchLeft", "mouthStretchRight",
+                         "mouthShrugLower", "mouthShrugUpper", "tongueOut")
+JAW = MOUTH_INDEX["jawOpen"]
+CLOSE = MOUTH_INDEX["mouthClose"]
+RELEASE_PARTING = 0.12  # mouthLowerDown/UpperUp at the peak of a /p b/ burst
+EFFORT_GAIN = 1.25  # jaw scale at full loudness with full coupling
 
 
 def _targets(name: str) -> np.ndarray:
-    vec = np.zeros(len(MOUTH_CHANNELS), np.float64)
+    vec = np.zeros(len(ARTICULATION_CHANNELS), np.float64)
     for channel, value in VISEMES[name].target.items():
         vec[MOUTH_INDEX[channel]] = value
+    vec[CLOSE] = VISEMES[name].seal  # blended as a share of the jaw, see the docstring
     return vec
 
 
 TARGETS = {name: _targets(name) for name in VISEMES}
+_JAW_COLUMNS = np.array([JAW, CLOSE, MOUTH_INDEX["jawForward"]])
+_LIP_COLUMNS = np.array([i for i in range(len(ARTICULATION_CHANNELS)) if i not in _JAW_COLUMNS])
 
 
 def viseme_segments(phones: list[Phone]) -> list[tuple[Segment, float, float]]:
@@ -56,29 +76,37 @@ def viseme_segments(phones: list[Phone]) -> list[tuple[Segment, float, float]]:
     return out
 
 
-def blend_visemes(segments: list[tuple[Segment, float, float]], times: np.ndarray,
-                  smoothness: float = 1.0) -> np.ndarray:
-    """Cohen-Massaro dominance blend of the segments' targets at ``times``: (T, mouth)."""
-    rest = TARGETS["rest"]
-    if not segments:
-        return np.tile(rest, (len(times), 1))
-    starts = np.array([s for _, s, _ in segments])[:, None]
-    ends = np.array([e for _, _, e in segments])[:, None]
+def _dominance(segments, times, smoothness: float, lips: bool) -> np.ndarray:
+    """Cohen-Massaro dominance (S, T) of each segment, its onset moved ahead by the viseme's
+    anticipation (plus ``lip_lead`` for the lip channels)."""
     vis = [VISEMES[seg.viseme] for seg, _, _ in segments]
+    lead = np.array([v.anticipation + (v.lip_lead if lips else 0.0) for v in vis])[:, None]
+    starts = np.array([s for _, s, _ in segments])[:, None] - lead
+    ends = np.array([e for _, _, e in segments])[:, None]
     alpha = np.array([v.dominance * (1.0 + 0.3 * seg.stress * v.vowel)
                       for v, (seg, _, _) in zip(vis, segments, strict=True)])[:, None]
     before = np.array([v.rate_before for v in vis])[:, None] / smoothness
     after = np.array([v.rate_after for v in vis])[:, None] / smoothness
     t = times[None, :]
-    dist_before = np.clip(starts - t, 0.0, None)
-    dist_after = np.clip(t - ends, 0.0, None)
-    dominance = alpha * np.exp(-before * dist_before - after * dist_after)
-    targets = np.stack([_stressed(TARGETS[v.name], seg.stress) for v, (seg, _, _)
-                        in zip(vis, segments, strict=True)])
-    # A faint resting pose everywhere: far from any segment the mouth returns to rest.
-    floor = 1e-3
-    weighted = dominance.T @ targets + floor * rest[None, :]
-    return weighted / (dominance.sum(axis=0)[:, None] + floor)
+    return alpha * np.exp(-before * np.clip(starts - t, 0.0, None)
+                          - after * np.clip(t - ends, 0.0, None))
+
+
+def blend_visemes(segments: list[tuple[Segment, float, float]], times: np.ndarray,
+                  smoothness: float = 1.0) -> np.ndarray:
+    """Dominance blend of the segments' targets at ``times``: (T, articulation channels), the
+    jaw columns and the lip columns with their own anticipation; ``mouthClose`` is a share."""
+    rest = TARGETS["rest"]
+    if not segments:
+        return np.tile(rest, (len(times), 1))
+    targets = np.stack([_stressed(TARGETS[seg.viseme], seg.stress) for seg, _, _ in segments])
+    floor = 1e-3  # a faint resting pose everywhere: far from any segment the mouth rests
+    out = np.empty((len(times), len(rest)))
+    for columns, lips in ((_JAW_COLUMNS, False), (_LIP_COLUMNS, True)):
+        dominance = _dominance(segments, times, smoothness, lips)
+        weighted = dominance.T @ targets[:, columns] + floor * rest[None, columns]
+        out[:, columns] = weighted / (dominance.sum(axis=0)[:, None] + floor)
+    return out
 
 
 def _stressed(target: np.ndarray, stress: float) -> np.ndarray:
@@ -89,19 +117,6 @@ def _stressed(target: np.ndarray, stress: float) -> np.ndarray:
     for name in ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight"):
         out[MOUTH_INDEX[name]] *= 1.0 + 0.2 * stress
     return out
-
-
-def closure_weight(segments: list[tuple[Segment, float, float]], times: np.ndarray) -> np.ndarray:
-    """1 where the lips must be shut for a bilabial, ramping to 0 around it: (T,)."""
-    weight = np.zeros(len(times))
-    for seg, start, end in segments:
-        if not VISEMES[seg.viseme].lips_closed:
-            continue
-        centre, half = 0.5 * (start + end), max(0.5 * (end - start), CLOSURE_HALF_WIDTH)
-        d = np.abs(times - centre) - half
-        w = np.where(d <= 0, 1.0, np.clip(1.0 - d / CLOSURE_RAMP, 0.0, 1.0))
-        weight = np.maximum(weight, 0.5 - 0.5 * np.cos(np.pi * w))
-    return weight
 
 
 def loudness_envelope(audio: np.ndarray, sample_rate: int, num_frames: int,
@@ -120,7 +135,8 @@ def loudness_envelope(audio: np.ndarray, sample_rate: int, num_frames: int,
 
 
 def apply_style(mouth: np.ndarray, style: MotionStyle) -> np.ndarray:
-    """Group gains, jaw-versus-lip emphasis, left/right asymmetry and smile bias."""
+    """Group gains with jaw-versus-lip emphasis (the JALI style axes); ``mouthClose`` is a
+    share of the jaw here and is left alone."""
     out = mouth.copy()
     gains = {"jaw": style.jaw_gain * (1.0 + 0.5 * style.jaw_lip_emphasis),
              "round": style.round_gain * (1.0 - 0.4 * style.jaw_lip_emphasis),
@@ -130,7 +146,13 @@ def apply_style(mouth: np.ndarray, style: MotionStyle) -> np.ndarray:
     for group, names in GROUPS.items():
         for name in names:
             out[:, MOUTH_INDEX[name]] *= gains[group]
-    for name in MOUTH_CHANNELS:
+    return out
+
+
+def apply_sides(mouth: np.ndarray, style: MotionStyle) -> np.ndarray:
+    """Left/right asymmetry and the resting smile bias."""
+    out = mouth.copy()
+    for name in ARTICULATION_CHANNELS:
         if name.endswith("Left"):
             out[:, MOUTH_INDEX[name]] *= 1.0 + style.asymmetry
         elif name.endswith("Right"):
@@ -154,27 +176,46 @@ def smooth_frames(x: np.ndarray, sigma: float) -> np.ndarray:
 
 def articulate(phones: list[Phone], num_frames: int, style: MotionStyle,
                envelope: np.ndarray | None = None, fps: float = 30.0) -> np.ndarray:
-    """The mouth channels (``MOUTH_CHANNELS`` order) for ``num_frames`` frames: (T, mouth).
+    """The articulation channels (``ARTICULATION_CHANNELS``: ``MOUTH_CHANNELS`` first) for
+    ``num_frames`` frames: (T, 23).
 
-    Frame i shows time i / fps. ``envelope`` (T,) in [0, 1] (see :func:`loudness_envelope`)
-    couples the mouth's opening to the loudness of the speech."""
-    times = np.arange(num_frames) / fps + style.lead
+    Frame i shows time i / fps (plus the style's ``lead``, never negative: the mouth is never
+    late). ``envelope`` (T,) in [0, 1] (see :func:`loudness_envelope`) scales the jaw's
+    opening by vocal effort; the lips do not follow loudness (JALI)."""
+    times = np.arange(num_frames) / fps + max(style.lead, 0.0)
     segments = viseme_segments(phones)
-    mouth = blend_visemes(segments, times, style.smoothness)
-    mouth = smooth_frames(mouth, 0.35 * style.smoothness)
+    m = smooth_frames(blend_visemes(segments, times, style.smoothness), 0.35 * style.smoothness)
     if envelope is not None:
         c = float(np.clip(style.loudness_coupling, 0.0, 1.0))
-        scale = (1.0 - c) + c * np.clip(envelope, 0.0, 1.0) * 1.25
-        for name in OPENING:
-            mouth[:, MOUTH_INDEX[name]] *= scale
-    closed = closure_weight(segments, times)[:, None]
-    mouth = (1.0 - closed) * mouth + closed * TARGETS["bilabial"][None, :]
-    return np.clip(apply_style(mouth, style), 0.0, 1.0)
+        m[:, JAW] *= (1.0 - c) + c * EFFORT_GAIN * np.clip(envelope, 0.0, 1.0)
+    m = apply_style(m, style)
+    closed = closure_weight(segments, times)
+    rest = rest_weight(phones, times)
+    sealed = np.maximum(closed, rest)
+    m[:, CLOSE] = np.maximum(m[:, CLOSE], sealed)
+    for name in SEALED_OFF:
+        m[:, MOUTH_INDEX[name]] *= 1.0 - sealed
+    for name in GROUPS["press"]:  # lips compressed while sealed for a bilabial
+        i = MOUTH_INDEX[name]
+        m[:, i] = (1.0 - closed) * m[:, i] + closed * TARGETS["bilabial"][i] * style.press_gain
+    lips = [i for i in _LIP_COLUMNS if i != CLOSE]
+    m[:, lips] *= (1.0 - rest)[:, None]  # relaxed lips in pauses
+    rest_jaw = TARGETS["rest"][JAW] * float(np.clip(style.jaw_gain, 0.7, 1.4))
+    m[:, JAW] = (1.0 - rest) * m[:, JAW] + rest * rest_jaw
+    burst = release_bumps(segments, times) * (1.0 - closed) * (1.0 - rest)
+    for name in VERTICAL:
+        m[:, MOUTH_INDEX[name]] += RELEASE_PARTING * style.vertical_gain * burst
+    m[:, CLOSE] = np.clip(m[:, CLOSE], 0.0, 1.0) * m[:, JAW]  # a share -> ARKit's mouthClose
+    return np.clip(apply_sides(m, style), 0.0, 1.0)
 
 
-def lip_aperture(weights: np.ndarray, channels: tuple[str, ...] = CHANNELS) -> np.ndarray:
+def lip_aperture(weights: np.ndarray, channels: tuple[str, ...] | None = None) -> np.ndarray:
     """How far apart the lips are (0 = touching), from channel weights (T, K): the jaw's
-    opening not cancelled by ``mouthClose``, plus the lips' own vertical movement."""
+    opening not cancelled by ``mouthClose``, plus the lips' own vertical movement.
+    ``channels`` defaults to the full face, ``CHANNELS`` or ``ARTICULATION_CHANNELS`` by K."""
+    if channels is None:
+        by_width = {len(c): c for c in (CHANNELS, FULL_FACE_CHANNELS, ARTICULATION_CHANNELS)}
+        channels = by_width[weights.shape[1]]
     idx = {n: i for i, n in enumerate(channels)}
     w = weights
     return (np.clip(w[:, idx["jawOpen"]] - w[:, idx["mouthClose"]], 0.0, None)

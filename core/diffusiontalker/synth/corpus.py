@@ -1,5 +1,7 @@
 """The corpus writer: speech, motion, alignments and the manifest in the plain folder format
-of ``docs/data-format.md`` (space ``channels``, 30 fps, 16 kHz audio).
+of ``docs/data-format.md`` (space ``channels``, 30 fps, 16 kHz audio). The motion is the full
+face, ``FULL_FACE_CHANNELS``: the 52 ARKit blendshapes in ARKit's order, then head yaw, pitch
+and roll in radians.
 
 Every clip is a pure function of (seed, identity, utterance number): its own random streams
 come from ``numpy.random.SeedSequence([seed, identity, utterance])``. Workers only compute;
@@ -20,7 +22,7 @@ import numpy as np
 from scipy import signal
 
 from .. import __version__
-from ..channels import CHANNELS
+from ..channels import FULL_FACE_CHANNELS
 from ..errors import DiffusionTalkerError
 from .augment import augment
 from .espeak import Phone, synthesize
@@ -150,7 +152,7 @@ def write_corpus(out_dir: str | Path, identities: int = len(IDENTITIES),
         raise DiffusionTalkerError(f"output folder {out} is not empty; choose a new folder")
     for sub in ("audio", "motion", "alignments") + (("vertices",) if vertices else ()):
         (out / sub).mkdir(parents=True, exist_ok=True)
-    rig = _demo_rig(out) if vertices else None
+    rig, rig_columns = _demo_rig(out) if vertices else (None, [])
 
     jobs = clip_jobs(seed, identities, None if hours is not None else utterances, augment_audio)
     total = None if hours is not None else identities * int(utterances or 0)
@@ -164,7 +166,7 @@ def write_corpus(out_dir: str | Path, identities: int = len(IDENTITIES),
             _write_clip(out, clip)
             if rig is not None:
                 np.save(out / "vertices" / f"{clip.clip_id}.npy",
-                        rig.apply(clip.motion).astype(np.float32))
+                        rig.apply(clip.motion[:, rig_columns]).astype(np.float32))
             clips.append({"id": clip.clip_id, "speaker": clip.speaker, "split": clip.split,
                           "text": clip.text, "duration": round(clip.duration, 4),
                           "augmentation": clip.augmentation})
@@ -184,7 +186,7 @@ def write_corpus(out_dir: str | Path, identities: int = len(IDENTITIES),
         "version": 1,
         "space": "channels",
         "fps": FPS,
-        "channels": list(CHANNELS),
+        "channels": list(FULL_FACE_CHANNELS),
         "num_vertices": None,
         "speakers": [i.name for i in chosen],
         "clips": clips,
@@ -197,20 +199,26 @@ def write_corpus(out_dir: str | Path, identities: int = len(IDENTITIES),
     if rig is not None:
         manifest["vertex_offsets"] = {"head": "demo", "folder": "vertices",
                                       "template": "demo_head_template.npy",
-                                      "num_vertices": int(rig.bases.shape[1])}
+                                      "num_vertices": int(rig.bases.shape[1]),
+                                      "channels": list(rig.channels)}
     (out / "dataset.json").write_text(json.dumps(manifest, indent=1, sort_keys=False) + "\n")
     return manifest
 
 
 def _demo_rig(out: Path):
-    """The demo head's landmark rig over ``CHANNELS``; saves the head's neutral mesh."""
+    """The demo head's landmark rig over the corpus channels it can build (any it has no
+    basis for are left out and listed in the manifest's ``vertex_offsets``), with those
+    channels' columns; saves the head's neutral mesh."""
     try:
         from ..head import build_demo_head, build_rig
+        from ..head.rig_fields import BUILDERS
     except ImportError as exc:  # pragma: no cover - the head package ships with the core
         raise DiffusionTalkerError("--vertices needs diffusiontalker.head (the demo head)") from exc
     head = build_demo_head()
     np.save(out / "demo_head_template.npy", np.asarray(head.vertices, np.float32))
-    return build_rig(head.vertices, head.faces, head.landmarks, CHANNELS)
+    names = [n for n in FULL_FACE_CHANNELS if n in BUILDERS]
+    columns = [FULL_FACE_CHANNELS.index(n) for n in names]
+    return build_rig(head.vertices, head.faces, head.landmarks, names), columns
 
 
 def _write_clip(out: Path, clip: Clip) -> None:

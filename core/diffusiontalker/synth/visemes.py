@@ -24,7 +24,14 @@ IGNORED_MARKS = set(":ːˑ͡‿̩̯ʰʲʷ̃˞ʼ̪̥̬-'.|‖") | {"\u0361", "\u0
 @dataclass(frozen=True)
 class Viseme:
     """A mouth shape: target channel values, dominance strength, and how fast its influence
-    decays before (anticipation) and after (carry-over) its centre, in 1/seconds."""
+    decays before (anticipation) and after (carry-over) its centre, in 1/seconds.
+
+    ``anticipation`` (s) moves the whole gesture ahead of the acoustic segment (jaw opening
+    leads a vowel's onset by tens of ms; bilabial closure completes before the acoustic
+    closure); ``lip_lead`` (s) moves the lip channels further ahead: anticipatory rounding
+    starts 100-200 ms before a rounded vowel (Benguerel & Cowan 1974, Phonetica 30). The
+    ``mouthClose`` target is absolute, and ``mouthClose / jawOpen`` is the share of the jaw's
+    opening the lips cancel (1 = lips meet; ARKit's mouthClose is relative to the jaw)."""
 
     name: str
     target: dict[str, float]
@@ -33,53 +40,71 @@ class Viseme:
     rate_after: float = 22.0
     vowel: bool = False
     lips_closed: bool = False
+    anticipation: float = 0.02
+    lip_lead: float = 0.0
+
+    @property
+    def seal(self) -> float:
+        """The share of the jaw's opening the lips cancel at this shape's target."""
+        jaw = self.target.get("jawOpen", 0.0)
+        return min(1.0, self.target.get("mouthClose", 0.0) / jaw) if jaw > 0 else 1.0
 
 
-def _v(name, dominance=1.0, before=18.0, after=22.0, vowel=False, closed=False, **target):
-    return Viseme(name, target, dominance, before, after, vowel, closed)
+def _v(name, dominance=1.0, before=18.0, after=22.0, vowel=False, closed=False,
+       anticipation=0.02, lip_lead=0.0, **target):
+    return Viseme(name, target, dominance, before, after, vowel, closed, anticipation, lip_lead)
 
 
+def _both(stem: str, value: float) -> dict[str, float]:
+    return {stem + "Left": value, stem + "Right": value}
+
+
+# Targets on ARKit channels, calibrated so that a corpus's speech frames match the BEAT
+# capture statistics (jawOpen mean ~0.18, mouthClose mean ~0.10; docs/synthetic-corpus.md).
 VISEMES: dict[str, Viseme] = {v.name: v for v in (
     _v("rest", 0.6, 10, 10, jawOpen=0.02, mouthClose=0.02),
-    _v("bilabial", 6.0, 26, 30, closed=True, jawOpen=0.06, mouthClose=0.06,
-       mouthPressLeft=0.45, mouthPressRight=0.45, mouthRollLower=0.15, mouthRollUpper=0.12),
-    _v("labiodental", 4.0, 24, 28, jawOpen=0.1, mouthClose=0.03, mouthRollLower=0.55,
-       mouthUpperUpLeft=0.22, mouthUpperUpRight=0.22, mouthPressLeft=0.1, mouthPressRight=0.1),
-    _v("dental", 1.5, jawOpen=0.16, mouthLowerDownLeft=0.15, mouthLowerDownRight=0.15,
-       mouthStretchLeft=0.08, mouthStretchRight=0.08),
-    _v("alveolar", 0.8, jawOpen=0.12, mouthStretchLeft=0.1, mouthStretchRight=0.1,
-       mouthLowerDownLeft=0.06, mouthLowerDownRight=0.06),
-    _v("sibilant", 1.5, jawOpen=0.07, mouthStretchLeft=0.18, mouthStretchRight=0.18,
-       mouthUpperUpLeft=0.1, mouthUpperUpRight=0.1),
-    _v("postalveolar", 2.5, jawOpen=0.1, mouthFunnel=0.5, mouthPucker=0.25,
-       mouthUpperUpLeft=0.2, mouthUpperUpRight=0.2, mouthLowerDownLeft=0.12,
-       mouthLowerDownRight=0.12),
-    _v("velar", 0.6, jawOpen=0.2, mouthLowerDownLeft=0.05, mouthLowerDownRight=0.05),
-    _v("glottal", 0.2, 12, 12, jawOpen=0.2),
-    _v("rhotic", 1.8, jawOpen=0.12, mouthPucker=0.35, mouthFunnel=0.25),
-    _v("labial_glide", 3.0, jawOpen=0.05, mouthPucker=0.75, mouthFunnel=0.3),
-    _v("palatal_glide", 1.2, jawOpen=0.1, mouthStretchLeft=0.3, mouthStretchRight=0.3,
-       mouthSmileLeft=0.1, mouthSmileRight=0.1),
-    _v("close_front", 1.2, 16, 18, True, jawOpen=0.14, mouthStretchLeft=0.38,
-       mouthStretchRight=0.38, mouthSmileLeft=0.18, mouthSmileRight=0.18),
-    _v("near_close_front", 1.0, 16, 18, True, jawOpen=0.2, mouthStretchLeft=0.28,
-       mouthStretchRight=0.28, mouthSmileLeft=0.1, mouthSmileRight=0.1),
-    _v("mid_front", 1.0, 16, 18, True, jawOpen=0.34, mouthStretchLeft=0.25,
-       mouthStretchRight=0.25, mouthLowerDownLeft=0.12, mouthLowerDownRight=0.12),
-    _v("open_front", 1.0, 16, 18, True, jawOpen=0.5, mouthStretchLeft=0.28,
-       mouthStretchRight=0.28, mouthLowerDownLeft=0.22, mouthLowerDownRight=0.22,
-       mouthUpperUpLeft=0.08, mouthUpperUpRight=0.08),
-    _v("open", 1.0, 16, 18, True, jawOpen=0.62, mouthLowerDownLeft=0.25,
-       mouthLowerDownRight=0.25, mouthUpperUpLeft=0.1, mouthUpperUpRight=0.1),
-    _v("central", 0.5, 16, 18, True, jawOpen=0.28, mouthLowerDownLeft=0.08,
-       mouthLowerDownRight=0.08),
-    _v("mid_back_rounded", 1.6, 16, 18, True, jawOpen=0.42, mouthFunnel=0.5,
-       mouthPucker=0.22, mouthLowerDownLeft=0.1, mouthLowerDownRight=0.1),
-    _v("close_back_rounded", 2.2, 16, 18, True, jawOpen=0.16, mouthPucker=0.68,
-       mouthFunnel=0.32),
-    _v("close_rounded_front", 2.0, 16, 18, True, jawOpen=0.14, mouthPucker=0.55,
-       mouthFunnel=0.2, mouthStretchLeft=0.05, mouthStretchRight=0.05),
-    _v("neutral", 0.5, jawOpen=0.18),
+    _v("bilabial", 6.0, 26, 30, closed=True, anticipation=0.03, jawOpen=0.06, mouthClose=0.06,
+       **_both("mouthPress", 0.45), mouthRollLower=0.15, mouthRollUpper=0.12),
+    _v("labiodental", 4.0, 24, 28, anticipation=0.03, jawOpen=0.11, mouthClose=0.077,
+       mouthRollLower=0.75, **_both("mouthUpperUp", 0.14), **_both("mouthPress", 0.1),
+       jawForward=0.14, **_both("noseSneer", 0.06)),
+    _v("dental", 1.5, jawOpen=0.17, mouthClose=0.094, **_both("mouthLowerDown", 0.15),
+       **_both("mouthStretch", 0.08), tongueOut=0.22),
+    _v("alveolar", 0.8, jawOpen=0.14, mouthClose=0.084, **_both("mouthStretch", 0.1),
+       **_both("mouthLowerDown", 0.06)),
+    _v("sibilant", 1.5, jawOpen=0.1, mouthClose=0.06, **_both("mouthStretch", 0.18),
+       **_both("mouthUpperUp", 0.1), jawForward=0.1),
+    _v("postalveolar", 2.5, lip_lead=0.06, jawOpen=0.12, mouthClose=0.06, mouthFunnel=0.5,
+       mouthPucker=0.25, **_both("mouthUpperUp", 0.2), **_both("mouthLowerDown", 0.12),
+       mouthShrugUpper=0.18, mouthShrugLower=0.14, jawForward=0.08),
+    _v("velar", 0.6, jawOpen=0.22, mouthClose=0.11, **_both("mouthLowerDown", 0.05)),
+    _v("glottal", 0.2, 12, 12, jawOpen=0.22, mouthClose=0.066),
+    _v("rhotic", 1.8, 10, 22, lip_lead=0.08, jawOpen=0.14, mouthClose=0.07, mouthPucker=0.35,
+       mouthFunnel=0.25),
+    _v("labial_glide", 3.0, 8, 22, lip_lead=0.12, jawOpen=0.08, mouthClose=0.048,
+       mouthPucker=0.75, mouthFunnel=0.3),
+    _v("palatal_glide", 1.2, jawOpen=0.12, mouthClose=0.066, **_both("mouthStretch", 0.3),
+       **_both("mouthSmile", 0.1)),
+    _v("close_front", 1.2, 16, 18, True, jawOpen=0.15, mouthClose=0.054,
+       **_both("mouthStretch", 0.38), **_both("mouthSmile", 0.18)),
+    _v("near_close_front", 1.0, 16, 18, True, jawOpen=0.21, mouthClose=0.076,
+       **_both("mouthStretch", 0.28), **_both("mouthSmile", 0.1)),
+    _v("mid_front", 1.0, 16, 18, True, jawOpen=0.35, mouthClose=0.126,
+       **_both("mouthStretch", 0.25), **_both("mouthLowerDown", 0.12)),
+    _v("open_front", 1.0, 16, 18, True, jawOpen=0.5, mouthClose=0.18,
+       **_both("mouthStretch", 0.28), **_both("mouthLowerDown", 0.22),
+       **_both("mouthUpperUp", 0.08)),
+    _v("open", 1.0, 16, 18, True, jawOpen=0.59, mouthClose=0.212,
+       **_both("mouthLowerDown", 0.25), **_both("mouthUpperUp", 0.1)),
+    _v("central", 0.5, 16, 18, True, jawOpen=0.28, mouthClose=0.101,
+       **_both("mouthLowerDown", 0.08)),
+    _v("mid_back_rounded", 1.6, 10, 18, True, lip_lead=0.1, jawOpen=0.39, mouthClose=0.14,
+       mouthFunnel=0.5, mouthPucker=0.22, **_both("mouthLowerDown", 0.1)),
+    _v("close_back_rounded", 2.2, 8, 18, True, lip_lead=0.12, jawOpen=0.16, mouthClose=0.058,
+       mouthPucker=0.68, mouthFunnel=0.32),
+    _v("close_rounded_front", 2.0, 8, 18, True, lip_lead=0.12, jawOpen=0.15, mouthClose=0.054,
+       mouthPucker=0.55, mouthFunnel=0.2, **_both("mouthStretch", 0.05)),
+    _v("neutral", 0.5, jawOpen=0.19, mouthClose=0.076),
 )}
 
 _GROUPS: dict[str, str] = {

@@ -99,13 +99,14 @@ KEY_TYPE_KEYFRAME, KEY_TYPE_GENERATED = 0, 5  # Keyframe.type as foreach_set's i
 
 
 def key_curve(bag, data_path: str, frames, values, interpolation: str = "LINEAR",
-              users: np.ndarray | None = None) -> None:
-    """One F-curve with a key at each ``(frame, value)``, written in bulk. Our keys have the
-    keyframe type Generated (small dots in the timeline); ``users`` (bool per frame) marks
-    the animator's keys, typed Keyframe, which "Keep my keys" reads back."""
+              users: np.ndarray | None = None, index: int = 0) -> None:
+    """One F-curve (``data_path``, array ``index``) with a key at each ``(frame, value)``,
+    written in bulk. Our keys have the keyframe type Generated (small dots in the timeline);
+    ``users`` (bool per frame) marks the animator's keys, typed Keyframe, which "Keep my
+    keys" reads back."""
     frames = np.asarray(frames, np.float32)
     values = np.asarray(values, np.float32)
-    fc = bag.fcurves.new(data_path)
+    fc = bag.fcurves.new(data_path, index=index)
     fc.keyframe_points.add(len(frames))
     co = np.empty(2 * len(frames), np.float32)
     co[0::2], co[1::2] = frames, values

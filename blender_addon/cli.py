@@ -87,7 +87,7 @@ def _generate_and_save(args: argparse.Namespace, checkpoint: str, head, strip,
         result = bpy.ops.diffusiontalker.generate(
             blocking=True, target=head.name, strip=strip.name, seed=args.seed,
             identity_mode="SINGLE" if args.identity else "NONE", identity=args.identity or "",
-            output_mode=args.output_mode, checkpoint=checkpoint, **steps)
+            output_mode=args.output_mode, checkpoint=checkpoint, head_motion=True, **steps)
     except RuntimeError as exc:  # the operator already reported the user-ready message
         raise DiffusionTalkerError(str(exc).split("Error: ", 1)[-1].strip()) from None
     if result != {"FINISHED"}:

@@ -16,13 +16,14 @@ from . import compat
 
 
 def add_demo_head(context) -> bpy.types.Object:
-    """The procedural demo head with one shape key per channel, made active."""
+    """The procedural demo head with one shape key per ARKit channel (all 52), made active."""
+    from diffusiontalker.channels import ARKIT_CHANNELS
     from diffusiontalker.head import build_demo_head, build_rig
 
     from .head_object import create_head_object
 
     head = build_demo_head()
-    rig = build_rig(head.vertices, head.faces, head.landmarks)
+    rig = build_rig(head.vertices, head.faces, head.landmarks, ARKIT_CHANNELS)
     obj = create_head_object(context, head, rig)
     for other in context.view_layer.objects:
         other.select_set(False)
@@ -39,6 +40,7 @@ def build_demo_scene(audio_path: str, fps: int = 30):
     head = add_demo_head(bpy.context)
     strip = compat.new_sound_strip(scene, "speech", audio_path, 1, 1)
     scene.diffusiontalker.strip = strip.name
+    scene.diffusiontalker.head_motion = True  # the demo nods and turns (the panel: off)
     timing = compat.strip_timing(strip)
     scene.frame_start, scene.frame_end = int(timing.left_handle), int(timing.right_handle) - 1
     add_camera_and_light(scene, head)

@@ -20,7 +20,7 @@ from diffusiontalker.bake.timing import (
     cut_audio,
     motion_on_strip,
 )
-from diffusiontalker.channels import CHANNELS
+from diffusiontalker.channels import CHANNELS, is_head_rotation, shape_channels
 from diffusiontalker.errors import AudioError, DiffusionTalkerError, TopologyError
 from diffusiontalker.runtime.talker import motion_frames, status_kwarg
 
@@ -28,6 +28,7 @@ from . import (
     character,
     compat,
     direction,
+    head_motion,
     layering,
     model_cache,
     output,
@@ -64,6 +65,8 @@ class GenerateOptions:
     transcript: str = ""  # what is said: closures, tucks and rounding from its alignment
     takes: int = 1  # takes sampled together (seeds seed .. seed + takes - 1); the first plays
     retake: bool = False  # re-take the preview range / two markers of the playing take
+    head_motion: bool = False  # headYaw/Pitch/Roll as rotation keys (``head_motion.py``)
+    head_bone: str = ""  # the pose bone that turns (empty: the head object's delta transform)
 
 
 @dataclass
@@ -159,6 +162,10 @@ def _work(prep: Prepared):
         talker = model_cache.get_talker(opts.checkpoint, opts.device, opts.runtime, opts.python)
         targets.check_vertex_topology(prep.info, talker)
         built = targets.rig_shapes(prep.info, talker.channels) if talker.space == "channels" else {}
+        if opts.head_motion and any(is_head_rotation(c) for c in talker.channels or ()):
+            info = prep.info
+            prep.extra["head_pivot"] = head_motion.face_pivot(info.vertices, info.faces,
+                                                              info.landmarks, info.matrix)
         # steps=None: the talker uses its checkpoint's default_steps (the one source of it)
         count = motion_frames(prep.wave.size, talker.fps)
         options = dict(identity=opts.identity, steps=opts.steps,
@@ -199,12 +206,15 @@ def _retake(prep: Prepared, talker, count: int, options: dict):
     from diffusiontalker.runtime.retake import retake
 
     audible, values, names = prep.extra["take_scene"]
-    if talker.channels is None or list(talker.channels) != list(names):
+    if talker.channels is None or shape_channels(talker.channels) != list(names):
         raise DiffusionTalkerError("the playing take was not made by this model's channels: "
                                    "Generate it again with this model before re-taking")
-    take = Motion(talker.fps, "channels", direction.take_at_model_frames(
-        values, audible, prep.timing, prep.fps, prep.window_start, talker.fps, count),
-        tuple(names))
+    shapes = direction.take_at_model_frames(values, audible, prep.timing, prep.fps,
+                                            prep.window_start, talker.fps, count)
+    full = np.zeros((count, len(talker.channels)), np.float32)  # head rotation held at rest
+    keep, _ = head_motion.split(talker.channels)
+    full[:, keep] = shapes
+    take = Motion(talker.fps, "channels", full, tuple(talker.channels))
     first, last = prep.extra["range"]
     a, b = direction.model_range(first, last, prep.timing, prep.fps, prep.window_start,
                                  talker.fps, count)
@@ -233,12 +243,15 @@ def make_job(prep: Prepared) -> Job:
         if prep.options.retake:
             check_finite(values)
             first, last = prep.extra["range"]
-            count = direction.rewrite_range(obj, motion.channels, frames, values, first, last)
-            meshes = character.retake_followers(obj, motion.channels, frames, values, first, last)
+            keep, _ = head_motion.split(motion.channels)  # the head keys stay as they were
+            names, values = [motion.channels[k] for k in keep], values[:, keep]
+            count = direction.rewrite_range(obj, names, frames, values, first, last)
+            meshes = character.retake_followers(obj, names, frames, values, first, last)
             also = f" and {meshes} more meshes" if meshes else ""
             return f"re-took frames {first}-{last} of '{obj.name}'{also} ({count} frames)"
         users = direction.user_frames(prep.extra.get("user_keys") or {}, frames)
-        main = output.plan(obj, motion, frames, values, built, prep.options, warnings, users)
+        main = output.plan(obj, motion, frames, values, built, prep.options, warnings, users,
+                           prep.extra.get("head_pivot"))
         more = character.plan_followers(obj, prep.followers, motion, frames, values,
                                         prep.options, main.mode, warnings)
         output.commit(main, prep.options.cache_dir)  # every mesh planned: now write
@@ -262,8 +275,11 @@ def _store_takes(obj, channels, frames, others, options: GenerateOptions, users)
     key = obj.data.shape_keys
     playing, _ = direction.playing_action(obj)
     actions = [playing]
+    keep, _ = head_motion.split(channels)  # takes swap the shape keys; head motion: take 1's
+    channels = [channels[k] for k in keep]
     for number, values in enumerate(others, 2):
         check_finite(values)
+        values = values[:, keep]
         actions.append(writers.write_channel_keys(obj, channels, frames, values, users,
                                                   hook=False, name=f"DT {obj.name} take {number}"))
     takes.record_takes(key, actions, list(range(options.seed, options.seed + len(actions))))

@@ -107,6 +107,13 @@ class DT_OT_generate(bpy.types.Operator):
     takes: IntProperty(name="Takes", min=1, max=16, default=1, options=_FROM_SCENE,
                        description="Takes to sample together (variations Variation, "
                                    "Variation+1, ...); the first plays, the others are listed")
+    head_motion: BoolProperty(name="Head Motion", default=False, options=_FROM_SCENE,
+                              description="Write the model's head yaw, pitch and roll as "
+                                          "rotation keys (the head object's delta rotation, "
+                                          "or the Head Bone)")
+    head_bone: StringProperty(name="Head Bone", options=_FROM_SCENE,
+                              description="Pose bone to turn for Head Motion (empty: the head "
+                                          "object's delta rotation)")
     retake: BoolProperty(name="Re-take Range", default=False, options={"SKIP_SAVE"},
                          description="Redo only the preview range (or between two selected "
                                      "markers) of the playing take; keys outside stay exactly")
@@ -136,7 +143,8 @@ class DT_OT_generate(bpy.types.Operator):
                             ("use_model_steps", s.use_model_steps), ("steps", s.steps),
                             ("seed", s.seed), ("output_mode", s.output_mode),
                             ("layering", s.layering), ("keep_keys", s.keep_keys),
-                            ("transcript", dialog_text(s)), ("takes", s.takes)):
+                            ("transcript", dialog_text(s)), ("takes", s.takes),
+                            ("head_motion", s.head_motion), ("head_bone", s.head_bone)):
             if not self.properties.is_property_set(prop):
                 setattr(self, prop, value)
         return self.execute(context)
@@ -166,8 +174,14 @@ class DT_OT_generate(bpy.types.Operator):
             else _settings(context).layering,
             keep_keys=self.keep_keys, transcript=self.transcript,
             takes=1 if self.retake else self.takes,
-            retake=self.retake)
+            retake=self.retake, **self._head_choice(context))
         return options, notes
+
+    def _head_choice(self, context) -> dict:
+        """Head Motion and Head Bone: the caller's when set, else the panel's (scripts too)."""
+        props, s = self.properties, _settings(context)
+        return {name: getattr(self, name) if props.is_property_set(name) else getattr(s, name)
+                for name in ("head_motion", "head_bone")}
 
     def _fail(self, context, message: str):
         _settings(context).error = message

@@ -5,6 +5,7 @@ before it commits any, so a failure on one leaves them all as they were."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import bpy
 import numpy as np
@@ -20,7 +21,7 @@ from diffusiontalker.bake.shapes import (
 )
 from diffusiontalker.errors import TopologyError
 
-from . import writers
+from . import head_motion, targets, writers
 
 OUTPUT_MODES = ("AUTO", "CHANNEL_KEYS", "BASIS", "PER_FRAME", "POINT_CACHE")
 BASIS_MEMORY_BUDGET = 2**30  # bytes a basis bake may need before AUTO picks a point cache
@@ -63,14 +64,37 @@ class Plan:
     offsets: np.ndarray | None = None
     bake: BasisBake | None = None
     users: dict | None = None
+    head: head_motion.HeadPlan | None = None
 
 
 def plan(obj, motion, frames, values, built: dict, options, notes: list[str] | None = None,
-         users: dict | None = None) -> Plan:
+         users: dict | None = None, pivot=None) -> Plan:
     """The write of ``motion`` on ``obj``: checks the numbers (NaN or infinite motion), bakes
     the offsets / basis the mode needs, and appends what the output costs for a long take to
-    ``notes``. Changes nothing in the scene."""
+    ``notes``. Changes nothing in the scene.
+
+    Head rotation channels (``headYaw``, ...) never become shape keys: with
+    ``options.head_motion`` they are planned as rotation keys (:mod:`.head_motion`; ``pivot``
+    a ``head_motion.face_pivot`` result, found from the mesh when None), else left out."""
     check_finite(values)
+    head = None
+    if motion.space == "channels":
+        keep, turn = head_motion.split(motion.channels)
+        if turn:
+            names = [motion.channels[k] for k in turn]
+            if getattr(options, "head_motion", False):
+                if pivot is None:
+                    info = targets.target_info(obj)
+                    pivot = head_motion.face_pivot(info.vertices, info.faces, info.landmarks,
+                                                   info.matrix)
+                head = head_motion.plan(obj, names, frames, values[:, turn], pivot,
+                                        getattr(options, "head_bone", ""),
+                                        targets.armature_of(obj))
+                if notes is not None:
+                    notes.extend(head.warnings)
+            motion = SimpleNamespace(space="channels",
+                                     channels=tuple(motion.channels[k] for k in keep))
+            values = values[:, keep]
     vertices = len(obj.data.vertices)
     mode = resolve_mode(motion.space, options.output_mode, len(frames), vertices,
                         options.max_shapes)
@@ -86,7 +110,7 @@ def plan(obj, motion, frames, values, built: dict, options, notes: list[str] | N
     if mode == "BASIS":
         bake = compact_basis(offsets, max_shapes=options.max_shapes)
     channels = tuple(motion.channels) if motion.space == "channels" else ()
-    return Plan(obj, channels, frames, values, built, mode, offsets, bake, users)
+    return Plan(obj, channels, frames, values, built, mode, offsets, bake, users, head)
 
 
 def commit(p: Plan, cache_dir: str = "") -> None:
@@ -104,3 +128,5 @@ def commit(p: Plan, cache_dir: str = "") -> None:
         writers.write_per_frame(obj, p.frames, p.offsets)
     else:
         writers.write_point_cache(obj, p.frames, p.offsets, cache_dir or bpy.app.tempdir)
+    if p.head is not None:
+        head_motion.write(obj, p.head)

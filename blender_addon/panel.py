@@ -29,9 +29,17 @@ class DT_PT_talker(bpy.types.Panel):
         self._draw_steps(col, s)
         col.prop(s, "seed")
         col.prop(s, "output_mode")
+        self._draw_head_motion(layout, s)
         self._draw_layering(layout, context, s)
         self._draw_direction(layout, context, s)
         self._draw_run(layout, s)
+
+    def _draw_head_motion(self, layout, s):
+        """Head Motion (off by default) and, when on, the optional Head Bone."""
+        row = layout.row(align=True)
+        row.prop(s, "head_motion")
+        if s.head_motion:
+            row.prop(s, "head_bone", text="", icon="BONE_DATA")
 
     def _draw_direction(self, layout, context, s):
         """Keep my keys, the dialog, takes (and the list to swap them), re-take range."""

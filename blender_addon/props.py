@@ -139,6 +139,15 @@ class DT_Settings(bpy.types.PropertyGroup):
     takes: IntProperty(name="Takes", min=1, max=16, default=1,
                        description="Takes to sample together (Variation, Variation+1, ...): "
                                    "the first plays, the others are listed to swap in")
+    head_motion: BoolProperty(
+        name="Head Motion", default=False,
+        description="Also turn the head (the model's yaw, pitch and roll) with rotation keys: "
+                    "on the head object's delta rotation about the neck (your own transform "
+                    "and keys stay), or on the Head Bone of its armature. Off: the head stays")
+    head_bone: StringProperty(
+        name="Head Bone",
+        description="A pose bone of the head mesh's armature to turn for Head Motion (empty: "
+                    "the head object's delta rotation)")
     status: StringProperty(name="Status")
     error: StringProperty(name="Error")
 

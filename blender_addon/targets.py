@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from diffusiontalker.channels import CHANNELS
+from diffusiontalker.channels import CHANNELS, shape_channels
 from diffusiontalker.errors import TopologyError
 
 LANDMARKS_PROP = "diffusiontalker_landmarks"  # on the object: {landmark name: vertex index}
@@ -83,6 +83,9 @@ def _armature_of(obj):
     return None
 
 
+armature_of = _armature_of  # public name (Head Motion's Head Bone)
+
+
 def armature_meshes(armature, scene_objects) -> list:
     """Meshes under ``armature`` (children at any depth) or deformed by it."""
     return [o for o in scene_objects if o.type == "MESH" and _armature_of(o) == armature]
@@ -124,8 +127,9 @@ def character(main, view_layer, channels=CHANNELS) -> list:
 
 
 def missing_channels(info: TargetInfo, channels) -> list[str]:
+    """The shape-key channels of ``channels`` the head lacks (head rotation is never a key)."""
     present = set(info.shape_keys)
-    return [c for c in channels if c not in present]
+    return [c for c in shape_channels(channels) if c not in present]
 
 
 def target_problem(info: TargetInfo, talker) -> str | None:
@@ -137,7 +141,8 @@ def target_problem(info: TargetInfo, talker) -> str | None:
         return None
     missing = missing_channels(info, talker.channels)
     if missing:
-        return (f"'{info.name}' lacks {len(missing)} of the model's {len(talker.channels)} channel "
+        return (f"'{info.name}' lacks {len(missing)} of the model's "
+                f"{len(shape_channels(talker.channels))} channel "
                 f"shape keys (e.g. {missing[0]}); they will be built with the rig")
     return None
 
@@ -155,13 +160,15 @@ def rig_shapes(info: TargetInfo, channels) -> dict[str, np.ndarray]:
         return {}
     try:
         from diffusiontalker.head.placement import build_placed_rig
+        from diffusiontalker.head.rig_fields import BUILDERS
     except ImportError as exc:
         raise TopologyError(
             f"'{info.name}' has no shape keys named after the model's channels "
             f"(e.g. {missing[0]}) and the rig is not available in this build"
         ) from exc
     try:
-        placed = build_placed_rig(info.vertices, info.faces, info.landmarks, info.matrix)
+        placed = build_placed_rig(info.vertices, info.faces, info.landmarks, info.matrix,
+                                  [c for c in missing if c in BUILDERS])
     except Exception as exc:  # TopologyError from the face frame or landmarks, a rig failure
         raise TopologyError(
             f"'{info.name}' has no shape keys named after the model's channels (e.g. "

@@ -18,7 +18,7 @@ import numpy as np
 
 from diffusiontalker.bake.shapes import BasisBake, write_pc2
 
-from . import ownership
+from . import head_motion, ownership
 from .actions import finish_nla, key_curve, new_key_action, remove_our_actions, shape_key_path
 from .takes import forget_takes
 
@@ -176,7 +176,8 @@ def has_generated(obj) -> bool:
     """Whether ``obj`` may carry something a Generate made (cheap: for polls and the panel)."""
     if obj is None or obj.type != "MESH":
         return False
-    if _our_cache_modifier(obj) is not None or obj.get(CACHE_FILE):
+    if _our_cache_modifier(obj) is not None or obj.get(CACHE_FILE) \
+            or head_motion.has_head_keys(obj):
         return True
     return ownership.has_records(obj.data.shape_keys)
 
@@ -214,12 +215,14 @@ def followers(obj) -> list:
 def remove_generated(obj, keep_built_keys: bool = False) -> None:
     """Remove exactly what Generate made: our recorded shape keys (whose shape still matches),
     tagged actions and their NLA tracks, the recorded modifier and cache file; put back a
-    user action that layering moved. Everything else of the user's stays as it was. On a
-    main head, what was written on the other meshes of its character goes too."""
+    user action that layering moved; the head rotation keys (``head_motion``), putting the
+    still transform back. Everything else of the user's stays as it was. On a main head,
+    what was written on the other meshes of its character goes too."""
     for other in followers(obj):
         remove_generated(other)
     obj.pop(FOLLOWERS, None)
     _remove_cache(obj)
+    head_motion.remove(obj)
     key = obj.data.shape_keys
     if key is None:
         return

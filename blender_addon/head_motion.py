@@ -1,0 +1,246 @@
+"""Head Motion: the model's ``headYaw``/``headPitch``/``headRoll`` (radians) as rotation keys.
+
+Head rotation is never a shape key. With the option "Head Motion" on, it is written as:
+
+* **the head object's delta transform** (default): ``delta_rotation_euler`` (or
+  ``delta_rotation_quaternion`` for a quaternion object) turns the head about a neck pivot
+  below and behind the face, and ``delta_location`` moves it so the turn is about that pivot
+  (``dloc = (I - D)(pivot - location) + D dloc0``, in the parent's space). The user's own
+  location, rotation and their keys stay untouched. The pivot and the axes come from the
+  face frame and landmarks (:func:`diffusiontalker.head.placement.locate`): yaw about the
+  face's up axis, pitch about the ear-to-ear axis, roll about the front-to-back axis, each
+  right-handed (ARKit's face axes: x the subject's left, y up, z out of the face; positive
+  pitch nods down, positive yaw turns toward the subject's left). The compensation uses the
+  object's transform at Generate time (a head whose own location or rotation is animated
+  turns about a pivot that follows it only approximately).
+* **a pose bone** ("Head Bone", for a rigged character): the bone of the head mesh's
+  armature turns about its own head by the same rotation, composed with its current pose
+  rotation (in its rotation mode); parents' poses are taken at rest.
+
+The keys live in an action of ours on the object (or the armature), recorded by identity
+(``ownership``) like the shape-key actions: when that ID has no action of the user's, ours
+is the active action; otherwise ours goes into an NLA track above theirs (bone rotation
+combines; an active user action keying the same bone wins, and a warning says so).
+Remove Generated and the next Generate remove it and put the recorded still values back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import bpy
+import numpy as np
+from mathutils import Matrix, Quaternion
+
+from diffusiontalker.channels import HEAD_ROTATION_CHANNELS, is_head_rotation
+from diffusiontalker.errors import TopologyError
+
+from . import ownership
+from .actions import MARKER, NLA_TRACK, add_track_on_top, key_curve, remove_our_actions
+from .compat import channelbag_for
+
+RECORD = "dt_head_motion"  # on the head mesh object: where the head keys went and what to restore
+PIVOT_DOWN, PIVOT_BACK = 0.6, 0.25  # the neck pivot from the jaw hinge, in inter-pupil distances
+
+
+def split(channels) -> tuple[list[int], list[int]]:
+    """Indices of the shape-key channels and of the head rotation channels in ``channels``."""
+    head = [k for k, c in enumerate(channels) if is_head_rotation(c)]
+    return [k for k in range(len(channels)) if k not in head], head
+
+
+def face_pivot(vertices, faces, landmarks=None, matrix=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(pivot (3,), axes (3, 3))`` in world space for a head mesh: the neck pivot below and
+    behind the jaw hinge and the face's axes as rows (subject's left, up, out of the face)."""
+    from diffusiontalker.head.placement import locate, outward_faces, placed_vertices
+
+    placed = placed_vertices(vertices, matrix)
+    found, frame = locate(placed, outward_faces(placed, faces), landmarks)
+    lat, back, up = (np.asarray(a, np.float64) / np.linalg.norm(a) for a in frame.axes)
+    s = float(np.linalg.norm(placed[found["eye_L"]] - placed[found["eye_R"]]))
+    hinge = 0.5 * (placed[found["jaw_pivot_L"]] + placed[found["jaw_pivot_R"]])
+    pivot = hinge + back * PIVOT_BACK * s - up * PIVOT_DOWN * s
+    fwd = np.cross(lat, up)
+    return pivot, np.stack([lat, up, fwd / np.linalg.norm(fwd)])
+
+
+def rotations(values: np.ndarray, channels) -> np.ndarray:
+    """``(T, 3, 3)`` rotations in face coordinates (lat, up, fwd) for head rotation columns
+    ``values`` named ``channels``: yaw about up, then pitch about lat, then roll about fwd."""
+    t = len(values)
+    angle = {c: np.asarray(values[:, k], np.float64) for k, c in enumerate(channels)}
+    zero = np.zeros(t)
+    yaw, pitch, roll = (angle.get(c, zero) for c in HEAD_ROTATION_CHANNELS)
+
+    def about(axis: int, a: np.ndarray) -> np.ndarray:
+        i, j = [k for k in range(3) if k != axis]
+        m = np.zeros((t, 3, 3))
+        m[:, axis, axis] = 1.0
+        m[:, i, i] = m[:, j, j] = np.cos(a)
+        m[:, j, i], m[:, i, j] = np.sin(a), -np.sin(a)
+        return m
+
+    return about(1, yaw) @ about(0, -pitch) @ about(2, roll)
+
+
+@dataclass
+class HeadPlan:
+    """The head rotation keys of one Generate, computed before the scene changes."""
+
+    holder: object  # the object whose animation holds the keys (the head, or its armature)
+    paths: list[tuple[str, int]]  # (data path, index) per curve
+    curves: np.ndarray  # (T, C) values per frame
+    frames: np.ndarray
+    restore: dict = field(default_factory=dict)  # RNA path -> still value, put back on removal
+    bone: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def plan(obj, channels, frames, values, pivot, bone: str = "", armature=None) -> HeadPlan:
+    """Keys for the head rotation ``values`` (``(T, H)`` named ``channels``) on ``obj``'s
+    delta transform, or on pose bone ``bone`` of ``armature`` (the head's). ``pivot``: the
+    :func:`face_pivot` of the head."""
+    centre, axes = (np.asarray(a, np.float64) for a in pivot)
+    local = rotations(np.asarray(values), channels)
+    if bone:
+        return _plan_bone(obj, armature, bone, frames, local, axes)
+    if obj.rotation_mode == "AXIS_ANGLE":
+        raise TopologyError(f"'{obj.name}' uses Axis Angle rotation, which has no delta "
+                            "rotation to key: set its rotation mode to Euler or Quaternion, or "
+                            "choose a Head Bone")
+    # the parent's space (where location and delta rotation act) from the world
+    to_parent = np.linalg.inv(np.array(obj.matrix_world @ obj.matrix_basis.inverted()))
+    a = to_parent[:3, :3] @ axes.T  # face axes as columns, in the parent's space
+    a /= np.linalg.norm(a, axis=0)
+    p = to_parent[:3, :3] @ centre + to_parent[:3, 3]
+    d = a @ local @ a.T  # (T, 3, 3)
+    d0 = np.array(obj.delta_rotation_quaternion.to_matrix() if obj.rotation_mode == "QUATERNION"
+                  else obj.delta_rotation_euler.to_matrix())
+    dloc0 = np.array(obj.delta_location)
+    lever = p - np.array(obj.location)
+    dloc = lever - d @ lever + d @ dloc0
+    paths = [("delta_location", i) for i in range(3)]
+    cols = [dloc]
+    if obj.rotation_mode == "QUATERNION":
+        quats = _quaternions(d @ d0)
+        paths += [("delta_rotation_quaternion", i) for i in range(4)]
+        cols.append(quats)
+        restore = {"delta_rotation_quaternion": list(obj.delta_rotation_quaternion)}
+    else:
+        eulers, prev = [], obj.delta_rotation_euler.copy()
+        for m in d @ d0:
+            prev = Matrix(m.tolist()).to_euler(obj.rotation_mode, prev)
+            eulers.append(tuple(prev))
+        paths += [("delta_rotation_euler", i) for i in range(3)]
+        cols.append(np.asarray(eulers))
+        restore = {"delta_rotation_euler": list(obj.delta_rotation_euler)}
+    restore["delta_location"] = list(obj.delta_location)
+    return HeadPlan(obj, paths, np.concatenate(cols, axis=1), np.asarray(frames), restore)
+
+
+def _quaternions(mats: np.ndarray) -> np.ndarray:
+    out, prev = [], None
+    for m in mats:
+        q = Matrix(m.tolist()).to_quaternion()
+        if prev is not None:
+            q.make_compatible(prev)
+        out.append(tuple(q))
+        prev = q
+    return np.asarray(out)
+
+
+def _plan_bone(obj, arm, bone: str, frames, local: np.ndarray, axes: np.ndarray) -> HeadPlan:
+    if arm is None or bone not in arm.pose.bones:
+        where = f"its armature '{arm.name}'" if arm is not None else "no armature"
+        raise TopologyError(f"Head Bone '{bone}': '{obj.name}' has {where} with that bone "
+                            "(clear Head Bone to turn the head object instead)")
+    pb = arm.pose.bones[bone]
+    to_arm = np.linalg.inv(np.array(arm.matrix_world))[:3, :3]
+    a = to_arm @ axes.T
+    a /= np.linalg.norm(a, axis=0)
+    rest = np.array(pb.bone.matrix_local.to_3x3().normalized())
+    d = a @ local @ a.T
+    b = rest.T @ d @ rest  # in the bone's own space
+    path = pb.path_from_id
+    mode = pb.rotation_mode
+    if mode == "QUATERNION":
+        base = np.array(pb.rotation_quaternion.to_matrix())
+        cols, paths = _quaternions(b @ base), [(path("rotation_quaternion"), i) for i in range(4)]
+        restore = {path("rotation_quaternion"): list(pb.rotation_quaternion)}
+    elif mode == "AXIS_ANGLE":
+        angle, *axis = pb.rotation_axis_angle
+        base = np.array(Quaternion(axis, angle).to_matrix())
+        quats = _quaternions(b @ base)
+        cols = np.asarray([(Quaternion(q).angle, *Quaternion(q).axis) for q in quats])
+        paths = [(path("rotation_axis_angle"), i) for i in range(4)]
+        restore = {path("rotation_axis_angle"): list(pb.rotation_axis_angle)}
+    else:
+        base = np.array(pb.rotation_euler.to_matrix())
+        eulers, prev = [], pb.rotation_euler.copy()
+        for m in b @ base:
+            prev = Matrix(m.tolist()).to_euler(mode, prev)
+            eulers.append(tuple(prev))
+        cols, paths = np.asarray(eulers), [(path("rotation_euler"), i) for i in range(3)]
+        restore = {path("rotation_euler"): list(pb.rotation_euler)}
+    warnings = []
+    user = arm.animation_data.action if arm.animation_data else None
+    if user is not None and not user.get(MARKER) and _keys_path(user, paths[0][0]):
+        warnings.append(f"your action '{user.name}' keys the rotation of bone '{bone}': it "
+                        "plays over the generated head motion")
+    return HeadPlan(arm, paths, cols, np.asarray(frames), restore, bone, warnings)
+
+
+def _keys_path(action, path: str) -> bool:
+    from .compat import action_fcurves
+
+    slots = list(getattr(action, "slots", ())) or [None]
+    return any(fc.data_path == path for slot in slots for fc in action_fcurves(action, slot))
+
+
+def write(obj, p: HeadPlan) -> None:
+    """Key the planned head rotation (one action of ours on the holder) and record it on
+    ``obj`` (the head mesh) so that :func:`remove` finds it."""
+    holder = p.holder
+    action = bpy.data.actions.new(f"DT {obj.name} head")
+    action[MARKER] = True
+    ownership.record_action(holder, action)
+    slotted = hasattr(action, "slots")
+    slot = action.slots.new(id_type="OBJECT", name=holder.name) if slotted else None
+    bag = channelbag_for(action, slot) if slotted else action
+    for k, (path, index) in enumerate(p.paths):
+        key_curve(bag, path, p.frames, p.curves[:, k], index=index)
+    anim = holder.animation_data or holder.animation_data_create()
+    if anim.action is None:
+        anim.action = action
+        if slotted:
+            anim.action_slot = slot
+    else:
+        track = add_track_on_top(anim, action, slot, NLA_TRACK, int(p.frames[0]), "NOTHING")
+        strip = track.strips[0]
+        strip.blend_type = "COMBINE" if p.bone else "REPLACE"
+        start, end = action.frame_range
+        strip.action_frame_start, strip.action_frame_end = start, end
+        strip.frame_end = strip.frame_start + (end - start)
+    obj[RECORD] = {"holder": holder.name, "bone": p.bone, "restore": p.restore}
+
+
+def has_head_keys(obj) -> bool:
+    """Whether a Generate wrote head rotation for ``obj`` (cheap: for polls)."""
+    return obj is not None and RECORD in obj
+
+
+def remove(obj) -> None:
+    """Remove the head rotation keys a Generate wrote for ``obj`` and put the still values
+    (delta transform or bone rotation) back; the user's own keys and actions stay."""
+    record = obj.get(RECORD) if obj is not None else None
+    if record is None:
+        return
+    holder = bpy.data.objects.get(str(record["holder"]))
+    if holder is not None:
+        remove_our_actions(holder)
+        for path, value in record["restore"].items():
+            owner_path, _, attr = str(path).rpartition(".")
+            owner = holder.path_resolve(owner_path) if owner_path else holder
+            setattr(owner, attr, [float(x) for x in value])
+        ownership.drop_if_empty(holder)
+    del obj[RECORD]

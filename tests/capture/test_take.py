@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from diffusiontalker.capture import LIVE_LINK_FPS, Take, load_take, write_live_link_csv
-from diffusiontalker.channels import ARKIT_CHANNELS, CHANNELS
+from diffusiontalker.channels import ARKIT_CHANNELS, CHANNELS, FULL_FACE_CHANNELS
 from diffusiontalker.datasets import load_dataset, write_folder_dataset
 from diffusiontalker.errors import CaptureError
 
@@ -33,6 +33,18 @@ def test_resampling_to_the_model_rate_keeps_timing():
     np.testing.assert_allclose(jaw[inside], times[inside], atol=1e-5)  # value = time, exactly
     np.testing.assert_allclose(at30.head[inside, 0], -times[inside], atol=1e-5)
     assert at30.resample(30.0) is at30
+
+
+def test_to_motion_offers_the_head_rotation_as_the_full_face_channels():
+    take = ramp_take(frames=600)
+    motion, lacking = take.to_motion(FULL_FACE_CHANNELS, fps=30.0)
+    assert lacking == () and motion.channels == FULL_FACE_CHANNELS
+    times = np.arange(motion.num_frames) / 30.0
+    inside = times <= (take.num_frames - 1) / take.fps
+    yaw = motion.data[:, FULL_FACE_CHANNELS.index("headYaw")]
+    np.testing.assert_allclose(yaw[inside], -times[inside], atol=1e-5)
+    headless = Take(fps=take.fps, data=take.data, present=take.present)
+    assert headless.to_motion(FULL_FACE_CHANNELS)[1] == ("headYaw", "headPitch", "headRoll")
 
 
 def test_to_motion_restricts_to_the_requested_channels_and_names_the_lacking():

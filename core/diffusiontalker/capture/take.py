@@ -19,7 +19,7 @@ import numpy as np
 
 from ..audio.loading import SAMPLE_RATE, load_audio
 from ..bake.timing import resample_motion
-from ..channels import ARKIT_CHANNELS, CHANNELS
+from ..channels import ARKIT_CHANNELS, CHANNELS, HEAD_ROTATION_CHANNELS
 from ..errors import CaptureError
 from ..motion import Motion, require_finite
 from .media import read_take_audio
@@ -208,16 +208,22 @@ class Take:
                   ) -> tuple[Motion, tuple[str, ...]]:
         """``(motion, lacking)``: a channel :class:`Motion` of the requested ``channels`` that
         were captured (in the requested order), at ``fps`` (default: the capture rate), and the
-        requested channels the take lacks (not captured, or unknown to it)."""
+        requested channels the take lacks (not captured, or unknown to it). The head rotation
+        the take carries is offered as ``headYaw``, ``headPitch`` and ``headRoll``."""
         take = self if fps is None else self.resample(fps)
+        columns = take.data
         index = {n: i for i, n in enumerate(take.channels) if take.present[i]}
+        if take.head is not None:  # headYaw/headPitch/headRoll: the model's head channels
+            columns = np.concatenate([take.data, take.head], axis=1)
+            index.update({n: take.data.shape[1] + k
+                          for k, n in enumerate(HEAD_ROTATION_CHANNELS)})
         wanted = list(dict.fromkeys(channels))
         kept = [n for n in wanted if n in index]
         lacking = tuple(n for n in wanted if n not in index)
         if not kept:
             raise CaptureError(f"the take captured none of the requested channels "
                                f"({_names(tuple(wanted))})")
-        data = take.data[:, [index[n] for n in kept]]
+        data = columns[:, [index[n] for n in kept]]
         return Motion(take.fps, "channels", data, tuple(kept)), lacking
 
     def to_clip(self, clip_id: str, fps: float, channels: Iterable[str] = CHANNELS,

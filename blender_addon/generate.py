@@ -20,7 +20,7 @@ from diffusiontalker.bake.timing import (
     cut_audio,
     motion_on_strip,
 )
-from diffusiontalker.channels import CHANNELS, is_head_rotation, shape_channels
+from diffusiontalker.channels import ARKIT_CHANNELS, is_head_rotation, shape_channels
 from diffusiontalker.errors import AudioError, DiffusionTalkerError, TopologyError
 from diffusiontalker.runtime.talker import motion_frames, status_kwarg
 
@@ -104,7 +104,7 @@ def prepare(scene: bpy.types.Scene, options: GenerateOptions) -> Prepared:
     if options.takes < 1:
         raise DiffusionTalkerError(f"Takes must be at least 1, got {options.takes}")
     extra = {"strip": strip.name}
-    channels = getattr(talker, "channels", None) or CHANNELS
+    channels = getattr(talker, "channels", None) or ARKIT_CHANNELS
     followers = [o.name for o in targets.character(obj, view_layer, channels)]
     audible = audible_frames(timing)
     first, last = int(audible[0]), int(audible[-1])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from diffusiontalker.channels import CHANNELS
+from diffusiontalker.channels import ARKIT_CHANNELS
 from diffusiontalker.errors import DiffusionTalkerError
 
 from . import compat, jobs, layering, model_cache, strips, takes
@@ -84,7 +84,7 @@ class DT_PT_talker(bpy.types.Panel):
         if obj is None or obj.type != "MESH":
             box.label(text="Select a mesh to animate", icon="INFO")
             return
-        others = character(obj, context.view_layer, getattr(talker, "channels", None) or CHANNELS)
+        others = character(obj, context.view_layer, getattr(talker, "channels", None) or ARKIT_CHANNELS)
         if others:
             names = ", ".join(o.name for o in others[:3]) + (", ..." if len(others) > 3 else "")
             for line in _wrap(f"Also drives {len(others)} more meshes: {names}"):
@@ -130,7 +130,7 @@ class DT_PT_talker(bpy.types.Panel):
         obj = context.active_object
         key = obj.data.shape_keys if obj is not None and obj.type == "MESH" else None
         talker = model_cache.loaded_talker()
-        channels = list(getattr(talker, "channels", None) or CHANNELS)
+        channels = list(getattr(talker, "channels", None) or ARKIT_CHANNELS)
         action, shared = layering.conflicts(key, channels) if key is not None else (None, [])
         if shared:
             what = ("Generate puts ours on top" if s.layering == "ON_TOP"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from diffusiontalker.channels import CHANNELS, shape_channels
+from diffusiontalker.channels import ARKIT_CHANNELS, shape_channels
 from diffusiontalker.errors import TopologyError
 
 LANDMARKS_PROP = "diffusiontalker_landmarks"  # on the object: {landmark name: vertex index}
@@ -62,7 +62,7 @@ def target_info(obj, geometry: bool = True) -> TargetInfo:
                       stored_landmarks(obj) or None, np.array(obj.matrix_world, np.float64))
 
 
-def channel_key_count(obj, channels=CHANNELS) -> int:
+def channel_key_count(obj, channels=ARKIT_CHANNELS) -> int:
     """How many of ``channels`` the mesh has as shape keys."""
     if obj is None or obj.type != "MESH" or obj.data.shape_keys is None:
         return 0
@@ -104,7 +104,7 @@ def resolve_main(obj, scene_objects=()):
     return obj
 
 
-def character(main, view_layer, channels=CHANNELS) -> list:
+def character(main, view_layer, channels=ARKIT_CHANNELS) -> list:
     """The other meshes Generate drives with ``main`` (see the module's description), each
     with at least one of ``channels`` as a shape key; ordered by name."""
     objects = list(view_layer.objects)

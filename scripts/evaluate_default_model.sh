@@ -1,38 +1,47 @@
 #!/usr/bin/env bash
-# The measurements of docs/results.md: held-out synthetic sentences of known identities and
-# held-out identities (evaluate), unseen real and human-like voices (check-speech), speed (bench).
-# Usage: scripts/evaluate_default_model.sh WORK_DIR REAL_CLIPS...
-#   WORK_DIR holds corpus/, teacher.safetensors, student{8,4,2}.safetensors (student8 is the
-#   shipped model) and enc5.safetensors (the compact audio encoder shipped as the fast option),
-#   all from scripts/train_default_model.sh; REAL_CLIPS are check-speech arguments
-#   (WAV:TRANSCRIPT pairs or clips.json files: the Piper eval set and ARCTIC a0007). The 13
-#   recordings of four or five real speakers are fetched by scripts/fetch_real_speech.py.
+# The measurements of docs/results.md for the default model v2 (and v1 beside it):
+#   held-out synthetic sentences of known and held-out identities (evaluate: LVE, channel
+#   error, FDD, diversity, identity top-1), and real human voices never heard (check-speech
+#   with the phone-aware checks, seeds 0 and 1, plus the drift on 10 s of digital silence).
+# Usage: scripts/evaluate_default_model.sh WORK_DIR REAL_DIR
+#   WORK_DIR holds corpus/, teacher.safetensors and student8.safetensors from
+#   scripts/train_default_model.sh; REAL_DIR is written by
+#   `python scripts/fetch_real_speech.py REAL_DIR --more --coded` (13 + 4 real recordings and
+#   their MP3-16k and telephone copies; never committed).
+# v1 is the model of the previous release, read from git (its checkpoint at tag V1_COMMIT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WORK=$1; shift
+WORK=$1; REAL=$2
 OUT=$WORK/eval
 mkdir -p "$OUT"
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 DT="./dev.sh python -m diffusiontalker"
-run() {  # name checkpoint steps [extra arguments, e.g. --audio-encoder FILE]
-  local name=$1 ckpt=$2 steps=$3; shift 3
+V1_COMMIT=${V1_COMMIT:-cc31629}
+[ -f "$WORK/v1.safetensors" ] || git show "$V1_COMMIT:core/diffusiontalker/weights/default.safetensors" \
+    > "$WORK/v1.safetensors"
+synthetic() {  # name checkpoint steps
   for spk in known heldout; do
-    $DT evaluate "$ckpt" --data "$WORK/corpus" --split test --speakers $spk --head demo \
-        --steps "$steps" --max-clips 42 --seeds 0,1 --json "$OUT/${name}_$spk.json" "$@" \
-        $([ $spk = known ] && echo --identity-control) > "$OUT/${name}_$spk.log"
+    $DT evaluate "$2" --data "$WORK/corpus" --split test --speakers $spk --head demo \
+        --steps "$3" --max-clips 42 --seeds 0,1 --json "$OUT/${1}_$spk.json" \
+        $([ $spk = known ] && echo --identity-control) > "$OUT/${1}_$spk.log"
   done
-  $DT check-speech --checkpoint "$ckpt" --steps "$steps" --json "$OUT/${name}_speech.json" "$@" \
-      "${REAL[@]}" > "$OUT/${name}_speech.log" || true
-  $DT check-speech --checkpoint "$ckpt" --steps "$steps" --json "$OUT/${name}_real.json" "$@" \
-      "$WORK/real/eval/clips.json" > "$OUT/${name}_real.log" || true
 }
-REAL=("$@")
-[ -f "$WORK/real/eval/clips.json" ] || ./dev.sh python scripts/fetch_real_speech.py "$WORK/real"
-run teacher256 "$WORK/teacher.safetensors" 256
-run teacher8 "$WORK/teacher.safetensors" 8
-run student8 "$WORK/student8.safetensors" 8
-run student4 "$WORK/student4.safetensors" 4
-run student2 "$WORK/student2.safetensors" 2
-run student8c "$WORK/student8.safetensors" 8 --audio-encoder "$WORK/enc5.safetensors"
-$DT bench --checkpoint "$WORK/student8.safetensors" --teacher "$WORK/teacher.safetensors" \
-    --audio-encoder "$WORK/enc5.safetensors" --seconds 10 --steps 4,2 --repeats 7 --json \
-    > "$OUT/bench.json"
+real() {  # name checkpoint steps
+  for seed in 0 1; do
+    for set in clips clips_more clips_coded; do
+      $DT check-speech --checkpoint "$2" --steps "$3" --seed $seed $([ $set = clips ] && echo --silence) \
+          --json "$OUT/${1}_${set}_s$seed.json" "$REAL/eval/$set.json" > "$OUT/${1}_${set}_s$seed.log"
+    done
+  done
+}
+synthetic teacher256 "$WORK/teacher.safetensors" 256
+synthetic student8 "$WORK/student8.safetensors" 8
+real v1 "$WORK/v1.safetensors" 8
+real teacher8 "$WORK/teacher.safetensors" 8
+real student8 "$WORK/student8.safetensors" 8
+for set in clips clips_more clips_coded; do
+  ./dev.sh python scripts/phone_check_table.py \
+      "v1=$OUT/v1_${set}_s0.json" "v1 seed 1=$OUT/v1_${set}_s1.json" \
+      "v2=$OUT/student8_${set}_s0.json" "v2 seed 1=$OUT/student8_${set}_s1.json" \
+      > "$OUT/table_$set.md"
+done

@@ -290,6 +290,7 @@ class TrainConfig(ConfigBase, RunFiles):
     warmup: int = 100
     grad_clip: float = 1.0
     identity_weight: float = 0.1
+    lip_weight: float = 0.0  # the lip contact loss (training/lip_loss.py); 0: off
     time_grid: int = 0  # 0: continuous time; N (a power of two): u = i/N
     teacher_steps: int = 256
     pca_components: int = -1  # -1: automatic (vertices wider than 600 -> 128), 0: none

@@ -53,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window", type=float, default=4.0, help="training window in seconds")
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--identity-weight", type=float, default=0.1, help="λ of the InfoNCE loss")
+    parser.add_argument("--lip-weight", type=float, default=0.0,
+                        help="λ of the lip contact loss (closures emphasised; channel models "
+                             "with the lip channels; default 0: off)")
     parser.add_argument("--time-grid", type=int, default=0,
                         help="0: continuous time; N (power of two): train on u = i/N")
     parser.add_argument("--teacher-steps", type=int,
@@ -109,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = TrainConfig(data=data_argument(args.data), out=args.output, preset=model["config"],
                       audio=audio_config(model["audio"]), prediction=model["prediction"],
                       steps=args.steps, batch_size=args.batch_size, window_seconds=args.window,
-                      lr=args.lr, identity_weight=args.identity_weight, time_grid=args.time_grid,
+                      lr=args.lr, identity_weight=args.identity_weight, lip_weight=args.lip_weight, time_grid=args.time_grid,
                       teacher_steps=model["teacher_steps"], pca_components=model["pca"],
                       seed=args.seed, cache_dir=args.cache_dir, device=args.device,
                       init=args.init, speaker=args.speaker, precision=args.precision)

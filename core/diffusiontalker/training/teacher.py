@@ -30,6 +30,7 @@ from ..errors import CheckpointError, ConfigError
 from ..network import checkpoint
 from ..network.factory import new_model
 from ..network.model import DiffusionTalker
+from . import lip_loss
 from .data import (
     JsonlLog,
     batch_conditioning,
@@ -60,8 +61,10 @@ def sample_time(batch: int, grid: int, generator: torch.Generator) -> torch.Tens
 
 
 def teacher_loss(model: DiffusionTalker, batch, u: torch.Tensor, noise: torch.Tensor,
-                 identity_weight: float) -> tuple[torch.Tensor, dict[str, float]]:
-    """Diffusion loss (x- or v-MSE) + λ·InfoNCE for one batch at times ``u``."""
+                 identity_weight: float, lip_weight: float = 0.0
+                 ) -> tuple[torch.Tensor, dict[str, float]]:
+    """Diffusion loss (x- or v-MSE) + λ·InfoNCE (+ λ_lip · the lip contact loss of
+    :mod:`.lip_loss`) for one batch at times ``u``."""
     device = noise.device
     x, cond = batch_conditioning(model, batch, device)
     z = diffuse(x, u, noise)  # u stays float64 on the CPU; the schedule moves its values
@@ -70,7 +73,26 @@ def teacher_loss(model: DiffusionTalker, batch, u: torch.Tensor, noise: torch.Te
     diffusion = masked_mse(out, target, cond.mask, channel_mask=batch.channel_mask)
     ident = model.identity.info_nce(cond.audio, batch.speaker.to(device), cond.mask)
     loss = diffusion + identity_weight * ident
-    return loss, {"loss": loss.item(), "diffusion": diffusion.item(), "identity": ident.item()}
+    parts = {"diffusion": diffusion.item(), "identity": ident.item()}
+    if lip_weight:
+        lip = _lip_term(model, batch, out, x, cond.mask)
+        loss = loss + lip_weight * lip
+        parts["lip"] = lip.item()
+    return loss, {"loss": loss.item(), **parts}
+
+
+def _lip_term(model: DiffusionTalker, batch, x_hat: torch.Tensor, x: torch.Tensor,
+              mask: torch.Tensor) -> torch.Tensor:
+    """The lip contact loss on the decoded prediction, over the clips that captured the
+    opening's channels."""
+    columns = lip_loss.opening_columns(model.config.motion.channels or [])
+    if columns is None or model.prediction != "x":
+        raise ConfigError("the lip contact loss needs an x-prediction channel model with "
+                          f"{', '.join(lip_loss.OPENING_CHANNELS)}")
+    if batch.channel_mask is not None:  # capture takes: only clips that have them all
+        mask = mask * batch.channel_mask[:, columns].all(-1).to(mask.device)[:, None]
+    return lip_loss.lip_contact_loss(model.decode_motion(x_hat), model.decode_motion(x), mask,
+                                     columns)
 
 
 @torch.no_grad()
@@ -128,13 +150,14 @@ def build_teacher(cfg: TrainConfig, corpus, frontend) -> DiffusionTalker:
 class TeacherStep(nn.Module):
     """The teacher's loss as a module's forward, so DistributedDataParallel can wrap it."""
 
-    def __init__(self, model: DiffusionTalker, identity_weight: float):
+    def __init__(self, model: DiffusionTalker, identity_weight: float, lip_weight: float = 0.0):
         super().__init__()
         self.model = model
         self.identity_weight = identity_weight
+        self.lip_weight = lip_weight
 
     def forward(self, batch, u: torch.Tensor, noise: torch.Tensor):
-        return teacher_loss(self.model, batch, u, noise, self.identity_weight)
+        return teacher_loss(self.model, batch, u, noise, self.identity_weight, self.lip_weight)
 
 
 def fine_tuned(base: DiffusionTalker, cfg: TrainConfig, corpus) -> DiffusionTalker:
@@ -196,7 +219,7 @@ def _train(cfg: TrainConfig, ranks: Ranks, resume: bool, show_progress: bool,
     else:
         model = fine_tuned(base, cfg, corpus)
     model.to(ranks.device).train()
-    step_loss = ranks.wrap(TeacherStep(model, cfg.identity_weight))
+    step_loss = ranks.wrap(TeacherStep(model, cfg.identity_weight, cfg.lip_weight))
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     gen = torch.Generator().manual_seed(cfg.seed)
     start_step = int(state_meta.get("step", 0))

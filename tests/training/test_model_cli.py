@@ -132,6 +132,36 @@ def test_evaluate_on_the_demo_head_and_by_speaker_group(tmp_path):
     assert np.abs(jaw[lips]).max() > 0.005 and np.abs(jaw[upper]).max() < 1e-6
 
 
+def test_a_model_is_scored_on_the_channels_it_predicts_by_name(tmp_path):
+    """A model of fewer channels (in another order) than the dataset's is scored on its own
+    channels, taken from the dataset by name; a channel the dataset lacks is a clear error."""
+    from model_toy_data import write_toy_dataset
+
+    from diffusiontalker.api import load_model
+    from diffusiontalker.channels import CHANNELS
+    from diffusiontalker.datasets import load_dataset
+    from diffusiontalker.errors import DatasetError
+    from diffusiontalker.evaluation.evaluate import evaluate_model
+
+    data = write_toy_dataset(tmp_path / "data", "channels", clips_per_speaker=1, seconds=1.0)
+    corpus = load_dataset(data)
+    subset = (CHANNELS[2], CHANNELS[0])
+    model = random_model("channels", channels=subset, names=tuple(corpus.speakers))
+    talker = load_model(save_model(model, tmp_path / "m.safetensors"))
+    report = evaluate_model(talker, corpus, "val", steps=2, seeds=(0,))
+    clip = corpus.split("val")[0]
+    wave, gt = clip.load_pair()
+    pred = talker.generate(wave, 16000, identity=clip.speaker, steps=2, seed=0).data
+    frames = min(len(gt), len(pred))
+    assert report["per_clip"]["clip"][0] == clip.id
+    assert report["per_clip"]["channel_mse"][0] == pytest.approx(
+        np.mean((pred[:frames] - gt[:frames][:, [2, 0]]) ** 2), rel=1e-5)  # columns by name
+    odd = random_model("channels", channels=("jawOpen", "tongueOut"), names=("ada",))
+    with pytest.raises(DatasetError, match="tongueOut"):
+        evaluate_model(load_model(save_model(odd, tmp_path / "o.safetensors")), corpus, "val",
+                       steps=2)
+
+
 def test_identity_control_tells_chosen_identity_from_voice(tmp_path):
     """A talker that obeys the chosen identity scores 1.0; one that copies the voice scores 0
     with a voice rate of 1.0."""

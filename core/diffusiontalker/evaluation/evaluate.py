@@ -61,6 +61,7 @@ def evaluate_model(talker, corpus, split: str = "test", steps: int | None = None
 
     if corpus.space != talker.space:
         raise DatasetError(f"the dataset holds {corpus.space} motion but the model predicts {talker.space}")
+    columns = _model_columns(corpus, talker)
     clips = corpus.split(split)
     if speakers != "all":
         keep = speakers == "known"
@@ -81,7 +82,7 @@ def evaluate_model(talker, corpus, split: str = "test", steps: int | None = None
         samples = [talker.generate(wave, SAMPLE_RATE, identity=clip.speaker if known else None,
                                    steps=steps, seed=s).data for s in seeds]
         frames = min(gt.shape[0], samples[0].shape[0])
-        gt = gt[:frames]
+        gt = gt[:frames] if columns is None else gt[:frames, columns]
         preds = [sample[:frames] for sample in samples]
         # error metrics: the mean over the seeds' samples (less noisy than one sample)
         scores = _mean_scores([_clip_scores(metrics, talker, pred, gt, lip_idx, upper_idx)
@@ -112,6 +113,19 @@ def evaluate_model(talker, corpus, split: str = "test", steps: int | None = None
             "seeds": list(seeds), "metrics": results,
             "per_clip": {"clip": clip_ids, **{k: v for k, v in per_clip.items()
                                               if k in PER_CLIP_KEYS}}}
+
+
+def _model_columns(corpus, talker) -> list[int] | None:
+    """The dataset's columns of the model's channels, by name (None: the same list), so a
+    model is scored on the channels it predicts (e.g. the 24-channel v1 model on the
+    full-face corpus)."""
+    if talker.space != "channels" or list(corpus.channels or []) == list(talker.channels):
+        return None
+    have = list(corpus.channels or [])
+    missing = [c for c in talker.channels if c not in have]
+    if missing:
+        raise DatasetError(f"the dataset lacks channels the model predicts: {', '.join(missing)}")
+    return [have.index(c) for c in talker.channels]
 
 
 def _mean_scores(runs: list[dict[str, float]]) -> dict[str, float]:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from diffusiontalker.capture import write_live_link_csv
-from diffusiontalker.channels import ARKIT_CHANNELS, CHANNELS
+from diffusiontalker.channels import ARKIT_CHANNELS, CHANNELS, FULL_FACE_CHANNELS
 from diffusiontalker.cli import main
 from diffusiontalker.datasets import load_dataset
 
@@ -27,15 +27,14 @@ def test_corpus_to_takes_to_dataset(tmp_path, capsys):
     said = capsys.readouterr().out  # the full-face corpus captures all 52 blendshapes
     assert "not captured" not in said and "wrote 2 clip(s) of 2 speaker(s)" in said
     original, imported = load_dataset(tmp_path / "corpus"), load_dataset(tmp_path / "data")
-    assert imported.channels == CHANNELS and imported.fps == 30.0
+    assert imported.channels == FULL_FACE_CHANNELS and imported.fps == 30.0
     assert imported.speakers == original.speakers
     for a, b in zip(original.clips, imported.clips, strict=True):
         assert (a.id, a.speaker, a.split, a.text) == (b.id, b.speaker, b.split, b.text)
         wave_a, motion_a = a.load_pair()
         wave_b, motion_b = b.load_pair()
-        columns = [original.channels.index(n) for n in CHANNELS]  # the model's 24 of the 55
-        assert motion_a[:, columns].shape == motion_b.shape
-        assert np.abs(motion_a[:, columns] - motion_b).mean() < 0.01  # 30 -> 59.94 -> 30 fps
+        assert original.channels == FULL_FACE_CHANNELS and motion_a.shape == motion_b.shape
+        assert np.abs(motion_a - motion_b).mean() < 0.01  # 30 -> 59.94 -> 30 fps, head included
         np.testing.assert_allclose(wave_a[:len(wave_b)], wave_b[:len(wave_a)], atol=1e-4)
     generator = json.loads((tmp_path / "data" / "dataset.json").read_text())["generator"]
     assert generator["name"] == "diffusiontalker capture import" and len(generator["sources"]) == 2

@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     take.add_argument("--capture-fps", type=float, default=None,
                       help="the capture's frame rate (default: from its timecodes)")
     take.add_argument("--channels", default="model",
-                      help="model (default: the shipped model's 24 channels), captured (those "
+                      help="model (default: the shipped model's full face: the 52 ARKit "
+                           "channels + headYaw/headPitch/headRoll), captured (the blendshapes "
                            "every take captured) or NAME,NAME,... (ARKit names)")
     take.add_argument("--variant", choices=("cal", "raw"), default="cal",
                       help="in a take folder, the calibrated (default) or the raw CSV")
@@ -59,10 +60,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _requested_channels(choice: str, takes: list) -> tuple[str, ...]:
-    from ..channels import ARKIT_CHANNELS, CHANNELS, camel_case
+    from ..channels import ARKIT_CHANNELS, FULL_FACE_CHANNELS, camel_case
 
     if choice == "model":
-        return CHANNELS
+        return FULL_FACE_CHANNELS
     if choice == "captured":
         shared = [n for n in ARKIT_CHANNELS if all(n in t.captured for t in takes)]
         if not shared:

@@ -337,6 +337,7 @@ class DistillConfig(ConfigBase, RunFiles):
     lr: float = 1e-4
     weighting: str = "truncated_snr"
     data_weight: float = 0.0  # λ: the student's target is x̃ + λ (x − x̃) (0: plain distillation)
+    lip_weight: float = 0.0  # the lip contact loss against the target (training/lip_loss.py)
     grad_clip: float = 1.0
     seed: int = 0
     log_every: int = 25

@@ -163,3 +163,33 @@ def test_data_weight_pulls_the_distillation_target_to_the_data(tmp_path):
     assert loss(teacher, 1.0) == pytest.approx(loss(other, 1.0), rel=1e-6)
     assert loss(teacher, 0.0) != pytest.approx(loss(other, 0.0), rel=1e-3)
     assert loss(teacher, 0.5) != pytest.approx(loss(teacher, 0.0), rel=1e-3)
+
+
+def test_the_distillation_lip_term_adds_the_aperture_error_to_the_target(tmp_path):
+    """The lip contact loss between the student's and the target's decoded lip aperture is
+    added with its weight (and logged); a student equal to the target would pay nothing."""
+    from diffusiontalker.audio.build import build_frontend
+    from diffusiontalker.training.data import open_corpus
+    from diffusiontalker.training.distill import distillation_loss
+
+    data = write_toy_dataset(tmp_path / "data", "channels", clips_per_speaker=1)
+    path = train(_train_cfg(data, tmp_path / "t.safetensors", steps=2, val_every=100,
+                            save_every=100), show_progress=False)
+    teacher = checkpoint.load_model(path).eval()
+    student = checkpoint.load_model(path).eval()
+    with torch.no_grad():
+        for p in student.denoiser.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    _, sampler, _ = open_corpus(str(data), build_frontend(teacher.config.audio), 1.0, 0, None)
+    batch = sampler.batch(4)
+
+    def loss(weight):
+        gen = torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            return distillation_loss(student, teacher, batch, 4, gen, "truncated_snr",
+                                     lip_weight=weight)
+
+    plain, _ = loss(0.0)
+    with_lip, parts = loss(10.0)
+    assert parts["lip"] > 0
+    assert with_lip.item() == pytest.approx(plain.item() + 10.0 * parts["lip"], rel=1e-5)

@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-weight", type=float, default=0.0,
                         help="λ in [0, 1): pull the student's target towards the clean data, "
                              "x̃ + λ (x − x̃) (0: plain progressive distillation)")
+    parser.add_argument("--lip-weight", type=float, default=0.0,
+                        help="λ of the lip contact loss between the student's and the target's "
+                             "lip aperture (channel models; default 0: off)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache-dir")
     parser.add_argument("--device", default="cpu",
@@ -110,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
                         to_steps=args.to_steps, from_steps=args.from_steps,
                         steps_per_round=args.steps_per_round, batch_size=args.batch_size,
                         window_seconds=args.window, lr=args.lr, weighting=args.weighting,
-                        data_weight=args.data_weight, seed=args.seed, cache_dir=args.cache_dir,
+                        data_weight=args.data_weight, lip_weight=args.lip_weight, seed=args.seed, cache_dir=args.cache_dir,
                         device=args.device, speaker=args.speaker, precision=args.precision)
     path = distill(cfg, resume=args.resume)
     if is_main_process():

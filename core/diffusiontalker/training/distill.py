@@ -31,6 +31,7 @@ from ..diffusion.schedule import ddim_step, diffuse, distillation_target, loss_w
 from ..errors import CheckpointError, ConfigError
 from ..network import checkpoint
 from ..network.model import DiffusionTalker
+from . import lip_loss
 from .data import (
     JsonlLog,
     batch_conditioning,
@@ -68,7 +69,8 @@ def freeze_conditioning(model: DiffusionTalker) -> None:
 def distillation_loss(student: DiffusionTalker, teacher: DiffusionTalker, batch, n_steps: int,
                       generator: torch.Generator, weighting: str,
                       data_weight: float = 0.0, share: slice | None = None,
-                      batch_size: int | None = None) -> tuple[torch.Tensor, dict]:
+                      batch_size: int | None = None, lip_weight: float = 0.0
+                      ) -> tuple[torch.Tensor, dict]:
     """One batch of a round whose student takes ``n_steps`` steps (teacher: 2N).
 
     ``data_weight`` λ moves the target from the teacher's two-step ``x̃`` towards the clean
@@ -76,6 +78,8 @@ def distillation_loss(student: DiffusionTalker, teacher: DiffusionTalker, batch,
     x-prediction loss at the student's own times (up to a constant factor); on channels a clip
     did not capture the target stays ``x̃``. ``batch`` may be one rank's ``share`` of a global
     batch of ``batch_size``: times and noise are drawn for the whole batch, as in one process.
+    ``lip_weight`` adds the lip contact loss (:mod:`.lip_loss`) between the student's and the
+    target's decoded lip aperture, so the student keeps the teacher's closures.
     """
     device = next(student.parameters()).device
     with torch.no_grad():
@@ -99,7 +103,16 @@ def distillation_loss(student: DiffusionTalker, teacher: DiffusionTalker, batch,
         w = loss_weight(u, weighting).float().to(device)
     x_student = student.denoise(z_u, u.float().to(device), cond).float()
     loss = masked_mse(x_student, x_tilde, cond.mask, weight=w)
-    return loss, {"loss": loss.item()}
+    if not lip_weight:
+        return loss, {"loss": loss.item()}
+    columns = lip_loss.opening_columns(student.config.motion.channels or [])
+    if columns is None:
+        raise ConfigError("the lip contact loss needs a channel model with "
+                          f"{', '.join(lip_loss.OPENING_CHANNELS)}")
+    lip = lip_loss.lip_contact_loss(student.decode_motion(x_student),
+                                    student.decode_motion(x_tilde), cond.mask, columns)
+    total = loss + lip_weight * lip
+    return total, {"loss": total.item(), "lip": lip.item()}
 
 
 class DistillStep(nn.Module):
@@ -116,7 +129,8 @@ class DistillStep(nn.Module):
     def forward(self, batch, generator: torch.Generator):
         cfg = self.cfg
         return distillation_loss(self.student, self._teacher[0], batch, self.n_steps, generator,
-                                 cfg.weighting, cfg.data_weight, self.share, cfg.batch_size)
+                                 cfg.weighting, cfg.data_weight, self.share, cfg.batch_size,
+                                 cfg.lip_weight)
 
 
 @torch.no_grad()

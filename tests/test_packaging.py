@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "core"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 # import name -> distribution name, where they differ beyond case and '_' vs '-'
-DISTRIBUTION_OF: dict[str, str] = {}
+DISTRIBUTION_OF: dict[str, str] = {"parselmouth": "praat-parselmouth"}  # import name -> distribution
 
 
 def _normalise(name: str) -> str:

@@ -42,7 +42,7 @@ def render_docs(out_dir: str | Path, size: int = SIZE, with_model: bool = True,
     strip). ``flame``: a FLAME head (PLY/OBJ, FLAME axes) for ``channels_flame.png`` — never
     in the project's docs (the FLAME terms).
     """
-    from diffusiontalker.channels import CHANNELS
+    from diffusiontalker.channels import ARKIT_CHANNELS
     from diffusiontalker.head import build_demo_head, build_rig
 
     from . import render_sheets as sheets
@@ -51,7 +51,7 @@ def render_docs(out_dir: str | Path, size: int = SIZE, with_model: bool = True,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     head = build_demo_head()
-    rig = build_rig(head.vertices, head.faces, head.landmarks, CHANNELS + sheets.JAW_EXTRAS)
+    rig = build_rig(head.vertices, head.faces, head.landmarks, ARKIT_CHANNELS)
     written = []
     for name, yaw in (("head_front", 0.0), ("head_three_quarter", -35.0)):
         scene = _reset_scene(engine)

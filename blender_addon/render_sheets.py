@@ -16,7 +16,6 @@ import numpy as np
 
 from . import render_scene as rd
 
-JAW_EXTRAS = ("jawForward", "jawLeft", "jawRight")  # ARKit channels the rig adds beyond the model's
 PLATE = (0.80, 0.82, 0.85)  # label plates: the backdrop's colour
 SHEET_LEVELS = 48  # colour levels of the big sheets (small files; the heads are small there)
 
@@ -150,7 +149,7 @@ def _compose(path: Path, bands, tile: int) -> None:
 
 def flame_sheet(path: Path, engine: str, flame: str | Path, size: int) -> Path:
     """The channel sheet on a FLAME head (a local check: never a docs picture)."""
-    from diffusiontalker.channels import CHANNELS
+    from diffusiontalker.channels import ARKIT_CHANNELS
     from diffusiontalker.head import (
         HeadMesh,
         build_rig,
@@ -163,7 +162,7 @@ def flame_sheet(path: Path, engine: str, flame: str | Path, size: int) -> Path:
     v = flame_to_blender(v)
     head = HeadMesh(v, [tuple(int(i) for i in face) for face in f],
                     np.zeros(len(f), np.int32), ("skin",), {}, find_landmarks(v, f))
-    rig = build_rig(head.vertices, head.faces, head.landmarks, CHANNELS + JAW_EXTRAS)
+    rig = build_rig(head.vertices, head.faces, head.landmarks, ARKIT_CHANNELS)
     channel_sheet(path, engine, head, rig, size)
     jaw_sheet(path.parent, engine, head, rig, size, name=path.stem + "_jaw.png")
     return path

@@ -17,7 +17,7 @@ import numpy as np
 from . import render_scene as rd
 
 PLATE = (0.80, 0.82, 0.85)  # label plates: the backdrop's colour
-SHEET_LEVELS = 48  # colour levels of the big sheets (small files; the heads are small there)
+SHEET_LEVELS = 32  # colour levels of the big sheets (small files; the heads are small there)
 
 
 def _plate(scene, location, width: float, height: float, name: str) -> None:

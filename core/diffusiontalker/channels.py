@@ -124,3 +124,25 @@ def channel_region(name: str) -> str:
 def region_mask(names: tuple[str, ...] | list[str], region: str) -> list[bool]:
     """True for the channels of ``names`` in ``region`` (see :func:`channel_region`)."""
     return [channel_region(name) == region for name in names]
+
+
+def lip_opening(weights, names: tuple[str, ...] | list[str]):
+    """Effective lip opening per frame from channel weights ``(T, K)`` named ``names``:
+    max(jawOpen − mouthClose, 0) + mean(mouthLowerDownL/R) + mean(mouthUpperUpL/R) — the jaw's
+    opening not cancelled by ARKit's ``mouthClose``, plus the lips' own vertical movement (0:
+    the lips touch). A missing lip channel counts as 0; ``jawOpen`` is required."""
+    import numpy as np
+
+    names = list(names)
+    if "jawOpen" not in names:
+        raise ValueError("the lip opening needs a jawOpen channel")
+    weights = np.asarray(weights, np.float64)
+
+    def column(name: str):
+        return weights[:, names.index(name)] if name in names else np.zeros(len(weights))
+
+    def pair(stem: str):
+        return 0.5 * (column(stem + "Left") + column(stem + "Right"))
+
+    return (np.maximum(column("jawOpen") - column("mouthClose"), 0.0)
+            + pair("mouthLowerDown") + pair("mouthUpperUp"))

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import channels
 from ..audio.alignment import Phone
 
 BILABIALS = frozenset({"P", "B", "M"})
@@ -77,13 +78,9 @@ def _mean_pair(weights: np.ndarray, names: Sequence[str], stem: str) -> np.ndarr
 
 
 def lip_opening(weights: np.ndarray, names: Sequence[str]) -> np.ndarray:
-    """Effective lip opening per frame (module docstring), from channel weights ``(T, C)``."""
-    if "jawOpen" not in names:
-        raise ValueError("the lip opening needs a jawOpen channel")
-    weights = np.asarray(weights, np.float64)
-    jaw = np.maximum(_column(weights, names, "jawOpen") - _column(weights, names, "mouthClose"), 0)
-    return jaw + _mean_pair(weights, names, "mouthLowerDown") + _mean_pair(
-        weights, names, "mouthUpperUp")
+    """Effective lip opening per frame (module docstring), from channel weights ``(T, C)``:
+    :func:`diffusiontalker.channels.lip_opening`, the one implementation."""
+    return channels.lip_opening(weights, list(names))
 
 
 def frames_inside(phone: Phone, fps: float, num_frames: int) -> np.ndarray:

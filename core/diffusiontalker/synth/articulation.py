@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..channels import CHANNELS, FULL_FACE_CHANNELS, MOUTH_CHANNELS
+from ..channels import CHANNELS, FULL_FACE_CHANNELS, MOUTH_CHANNELS, lip_opening
 from .contacts import closure_weight, release_bumps, rest_weight
 from .espeak import Phone
 from .styles import MotionStyle
@@ -216,8 +216,4 @@ def lip_aperture(weights: np.ndarray, channels: tuple[str, ...] | None = None) -
     if channels is None:
         by_width = {len(c): c for c in (CHANNELS, FULL_FACE_CHANNELS, ARTICULATION_CHANNELS)}
         channels = by_width[weights.shape[1]]
-    idx = {n: i for i, n in enumerate(channels)}
-    w = weights
-    return (np.clip(w[:, idx["jawOpen"]] - w[:, idx["mouthClose"]], 0.0, None)
-            + 0.5 * (w[:, idx["mouthLowerDownLeft"]] + w[:, idx["mouthLowerDownRight"]])
-            + 0.5 * (w[:, idx["mouthUpperUpLeft"]] + w[:, idx["mouthUpperUpRight"]]))
+    return lip_opening(weights, list(channels))

@@ -76,3 +76,30 @@ def test_features_module_is_numpy_only():
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.module}
     assert imported <= {"__future__", "functools", "numpy", "annotations", "lru_cache"}
+
+
+@pytest.mark.parametrize("samples", [0, 1, 159, 160, 201, 320, 16000, 160000, 479_700, 479_840,
+                                     480_000, 500_000])
+def test_whisper_log_mel_computes_only_the_wanted_frames_and_gets_the_same_rows(samples):
+    """``frames=n`` transforms only the frames that reach the audio, yet each row and the
+    window maximum are those of the whole padded 30 s window (bit for bit)."""
+    from diffusiontalker.audio.features import whisper_log_mel
+
+    rng = np.random.default_rng(samples)
+    wave = (rng.standard_normal(samples) * 0.1).astype(np.float32)
+    wave[-50:] *= 8.0  # the loudest frame last: the one that straddles the end
+    whole = whisper_log_mel(wave)
+    for frames in (0, 1, 2 * -(-samples // 320), 3000, 4000):
+        part = whisper_log_mel(wave, frames=frames)
+        assert part.shape == (min(frames, 3000), 80)
+        np.testing.assert_array_equal(part, whole[:frames])
+
+
+
+def test_whisper_log_mel_of_near_silence_is_that_of_the_whole_window():
+    """Below Whisper's floor (power < 1e-10) every frame sits at the floor, as the padding does."""
+    from diffusiontalker.audio.features import whisper_log_mel
+
+    whisper = np.random.default_rng(1).standard_normal(16000).astype(np.float32) * 1e-9
+    np.testing.assert_array_equal(whisper_log_mel(whisper, frames=100), whisper_log_mel(whisper)[:100])
+    np.testing.assert_array_equal(whisper_log_mel(whisper, frames=100), np.float32(-1.5))

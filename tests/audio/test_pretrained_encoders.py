@@ -121,7 +121,8 @@ def test_whisper_trimmed_matches_the_encoders_own_forward(whisper_dir):
     features = frontend(wave)
     assert features.shape == (100, 16) and np.isfinite(features).all()
     enc = frontend.model
-    mel = frontend.extractor(wave, sampling_rate=16000, return_tensors="pt").input_features[..., :200]
+    mel = transformers.WhisperFeatureExtractor()(wave, sampling_rate=16000,
+                                                 return_tensors="pt").input_features[..., :200]
     saved = enc.embed_positions, enc.config.max_source_positions
     with torch.no_grad():  # the reference: HF's forward with only the first 100 positions
         enc.embed_positions = torch.nn.Embedding.from_pretrained(saved[0].weight[:100])

@@ -130,10 +130,12 @@ def normalize_level(wave16k: np.ndarray, target_rms: float) -> np.ndarray:
 
 WHISPER_WINDOW_SAMPLES = 30 * 16000  # Whisper's encoder input: 30 s at 16 kHz, 3000 frames
 WHISPER_LOG_FLOOR = 1e-10
+_WHISPER_HOP, _WHISPER_N_FFT = 160, 400  # Whisper's frame step and window (25 ms)
 
 
-def whisper_log_mel(wave16k: np.ndarray, n_mels: int = 80) -> np.ndarray:
-    """``(3000, n_mels)`` float32 log-mel input of Whisper's encoder for one 30 s window.
+def whisper_log_mel(wave16k: np.ndarray, n_mels: int = 80, frames: int | None = None) -> np.ndarray:
+    """``(3000, n_mels)`` float32 log-mel input of Whisper's encoder for one 30 s window, or
+    its first ``frames`` rows.
 
     Whisper's recipe (Radford et al. 2022, arXiv 2212.04356, section 2.2; as
     ``transformers.WhisperFeatureExtractor`` computes it): the clip is cut or zero-padded to
@@ -141,13 +143,32 @@ def whisper_log_mel(wave16k: np.ndarray, n_mels: int = 80) -> np.ndarray:
     reflect padding at the ends, the last frame dropped), power spectrum through a Slaney mel
     filterbank up to 8 kHz, ``log10(max(power, 1e-10))`` clamped from below at the window's
     maximum minus 8, then ``(x + 4) / 4``. The maximum is taken over the whole padded 30 s
-    window, as the torch frontend sees it (trim mode slices the result afterwards).
+    window, as the encoder sees it when the input is padded.
+
+    ``frames``: only the first ``frames`` rows are wanted (the trimmed encoder input), so only
+    the frames that reach the audio are transformed: every later frame of the padded window
+    holds zeros only, at the floor ``log10(1e-10) = -10``, which no frame lies below, so it
+    cannot change the maximum. The rows equal those of the whole window bit for bit (10 s of
+    speech: a third of the work).
     """
     wave = np.asarray(wave16k, dtype=np.float32).reshape(-1)[:WHISPER_WINDOW_SAMPLES]
-    wave = np.pad(wave, (0, WHISPER_WINDOW_SAMPLES - wave.shape[0]))
-    power = mel_power(wave, 16000, n_mels, hop=160, win=400, n_fft=400, pad_mode="reflect")[:-1]
+    total = WHISPER_WINDOW_SAMPLES // _WHISPER_HOP
+    # frames j whose window [160 j - 200, 160 j + 200) reaches a sample of the audio
+    reaching = -(-(wave.shape[0] + _WHISPER_N_FFT // 2) // _WHISPER_HOP)
+    wanted = total if frames is None else max(0, min(int(frames), total))
+    computed = min(total, max(wanted, reaching))
+    if computed < total:
+        # zeros beyond the last computed frame, so the right-hand reflection reads zeros too
+        length = (computed - 1) * _WHISPER_HOP + _WHISPER_N_FFT + 1
+        wave = np.pad(wave, (0, max(0, length - wave.shape[0])))
+    else:
+        wave = np.pad(wave, (0, WHISPER_WINDOW_SAMPLES - wave.shape[0]))
+    power = mel_power(wave, 16000, n_mels, hop=_WHISPER_HOP, win=_WHISPER_N_FFT,
+                      n_fft=_WHISPER_N_FFT, pad_mode="reflect")[:computed]
     log_spec = np.log10(np.maximum(power, WHISPER_LOG_FLOOR))
-    log_spec = np.maximum(log_spec, log_spec.max() - 8.0)
+    # every frame left out holds zeros only, at the floor (-10), so it cannot raise the maximum
+    peak = log_spec.max() if log_spec.size else np.log10(WHISPER_LOG_FLOOR)
+    log_spec = np.maximum(log_spec[:wanted], peak - 8.0)
     return ((log_spec + 4.0) / 4.0).astype(np.float32)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .features import WHISPER_WINDOW_SAMPLES, fit_length
+from .features import WHISPER_WINDOW_SAMPLES, fit_length, whisper_log_mel
 from .frontends import PRETRAINED_RATE_HZ, AudioEncoderConfig, AudioEncoderError, Frontend
 from .loading import SAMPLE_RATE
 
@@ -117,7 +117,7 @@ class WhisperFrontend(_TorchFrontend):
     """
 
     def __init__(self, config: AudioEncoderConfig, device: str | torch.device = "cpu") -> None:
-        from transformers import WhisperFeatureExtractor, WhisperModel
+        from transformers import WhisperModel
 
         from .whisper_file import is_whisper_encoder_file, load_whisper_encoder, resolve_source
 
@@ -139,26 +139,22 @@ class WhisperFrontend(_TorchFrontend):
             raise
         except Exception as error:  # noqa: BLE001
             raise _load_error("whisper", source, error) from error
-        num_mels = int(self.model.config.num_mel_bins)
-        self.extractor = None
-        if not (own_file or is_ct2):  # weights files carry no feature-extractor config
-            try:
-                self.extractor = WhisperFeatureExtractor.from_pretrained(source)
-            except Exception:  # noqa: BLE001 - bare model dirs: Whisper's defaults
-                pass
-        if self.extractor is None:
-            self.extractor = WhisperFeatureExtractor(feature_size=num_mels)
+        self.num_mels = int(self.model.config.num_mel_bins)
         self._freeze()
         self.dim = int(self.model.config.d_model)
         self._positions = int(self.model.config.max_source_positions)
 
     def _encode_window(self, piece: np.ndarray) -> np.ndarray:
-        mel = self.extractor(piece, sampling_rate=SAMPLE_RATE, return_tensors="pt").input_features
-        mel = mel[..., : 2 * self._positions].to(self.device)
+        """Encoder states of one 30 s piece; its log-mel is :func:`features.whisper_log_mel`
+        (the ONNX runtime's too), computed only as far as the encoder reads it."""
+        frames = 2 * self._positions
+        if self.config.trim:
+            frames = 2 * min(self._positions, -(-piece.shape[0] // _SAMPLES_PER_FEATURE))
+        mel = whisper_log_mel(piece, self.num_mels, frames=frames)
+        mel = torch.from_numpy(np.ascontiguousarray(mel.T[None])).to(self.device)
         with torch.inference_mode():
             if self.config.trim:
-                frames = 2 * min(self._positions, -(-piece.shape[0] // _SAMPLES_PER_FEATURE))
-                states = trimmed_hidden_states(self.model, mel[..., :frames])
+                states = trimmed_hidden_states(self.model, mel)
             else:
                 states = self.model(mel, output_hidden_states=True).hidden_states
         return _pick_layer(states, self.config.layer, "whisper")[0].float().cpu().numpy()

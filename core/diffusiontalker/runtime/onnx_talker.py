@@ -120,16 +120,17 @@ class OrtTalker(WindowedTalker):
 
     def whisper_features(self, wave: np.ndarray) -> np.ndarray:
         """Whisper encoder states, 50 per second, as ``audio_pretrained.WhisperFrontend``:
-        30 s pieces, each one's log-mel computed on its zero-padded 30 s window, cut to
+        30 s pieces, each one's log-mel that of its zero-padded 30 s window, cut to
         ``2 * ceil(len / 320)`` frames in trim mode (all of them otherwise), encoded."""
         n_mels, positions = int(self.frontend["n_mels"]), int(self.frontend["positions"])
         hop = int(round(SAMPLE_RATE / float(self.frontend["rate_hz"])))  # samples per state
         pieces = []
         for start in range(0, max(1, wave.shape[0]), WHISPER_WINDOW_SAMPLES):
             piece = wave[start:start + WHISPER_WINDOW_SAMPLES]
-            mel = whisper_log_mel(piece, n_mels)[: 2 * positions]
+            frames = 2 * positions
             if self.frontend["trim"]:
-                mel = mel[: 2 * min(positions, -(-piece.shape[0] // hop))]
+                frames = 2 * min(positions, -(-piece.shape[0] // hop))
+            mel = whisper_log_mel(piece, n_mels, frames=frames)
             states = self.sessions["frontend"].run(
                 None, {"mel": np.ascontiguousarray(mel.T[None], np.float32)})[0][0]
             pieces.append(states[: self.num_features(piece.shape[0])])

@@ -7,6 +7,9 @@ Run with a Python that has torch and onnx (the export-only environment .venv-exp
 
 The files are produced by this script and `export_onnx`, never edited by hand;
 test_onnx.py checks that each export's recorded SHA-256 matches its checkpoint.
+``tiny_channels_v1.onnx`` is not made here: it is the format-1 export of tiny_channels (one
+denoiser graph taking the audio tokens) kept from the release before the split denoiser, so
+test_onnx.py can check that older exports still run and give the same take.
 ``--student DIR`` instead writes a tiny model whose audio frontend is a (random) compact
 student encoder, and its export, into DIR (test_onnx.py does that in a temporary folder);
 ``--whisper DIR`` (``--whisper-untrimmed DIR``) the same with a random tiny Whisper encoder.

@@ -126,6 +126,54 @@ def test_bad_exports_are_clear_errors(tmp_path):
         load_talker(tmp_path / "x.safetensors", runtime="onnx")
 
 
+def test_a_newer_export_format_says_to_upgrade(tmp_path):
+    (tmp_path / MANIFEST).write_text(json.dumps({"format": "diffusiontalker-onnx", "format_version": 9}))
+    with pytest.raises(CheckpointError, match="v9 manifest; this version reads v1, v2: upgrade"):
+        load_onnx_model(tmp_path)
+
+
+class _CountingSession:
+    """An onnxruntime session that counts its runs."""
+
+    def __init__(self, session) -> None:
+        self.session, self.runs = session, 0
+
+    def get_outputs(self):
+        return self.session.get_outputs()
+
+    def run(self, *args, **kwargs):
+        self.runs += 1
+        return self.session.run(*args, **kwargs)
+
+
+def test_the_denoisers_window_context_is_computed_once_per_window_not_per_step():
+    """Format 2 splits the denoiser: ``denoiser_context`` (keys, values, window constants)
+    runs once per window and sample, ``denoiser`` once per step."""
+    ort = load_onnx_model(DATA / "tiny_channels.onnx")
+    assert ort.manifest["format_version"] == 2
+    inputs = [i.name for i in ort.sessions["denoiser"].get_inputs()]
+    assert "audio" not in inputs and {"key0", "value0", "self_bias", "cross_bias"} <= set(inputs)
+    for name in ("denoiser", "denoiser_context"):
+        ort.sessions[name] = _CountingSession(ort.sessions[name])
+    wave = _wave(10.5)
+    assert len(ort.windows(ort.num_frames(wave))) == 2
+    ort.generate(wave, 16000, steps=3, seed=5)
+    assert (ort.sessions["denoiser_context"].runs, ort.sessions["denoiser"].runs) == (2, 6)
+
+
+def test_format_1_exports_still_give_the_same_take():
+    """A format-1 export (one denoiser graph taking the audio tokens, kept from the release
+    before the split) runs, and gives the take of torch and of the format-2 export."""
+    old = load_onnx_model(DATA / "tiny_channels_v1.onnx")
+    assert old.manifest["format_version"] == 1 and "denoiser_context" not in old.sessions
+    new = load_onnx_model(DATA / "tiny_channels.onnx")
+    wave = _wave(10.5)
+    a = old.generate(wave, 16000, identity={"ada": 0.3, "bo": 0.7}, steps=3, seed=5)
+    b = new.generate(wave, 16000, identity={"ada": 0.3, "bo": 0.7}, steps=3, seed=5)
+    np.testing.assert_allclose(a.data, b.data, rtol=RTOL, atol=ATOL)
+    assert np.abs(a.data).max() > 10 * ATOL
+
+
 def test_the_onnx_path_runs_where_torch_cannot_be_imported(repo_root):
     code = (
         "import sys; sys.modules['torch'] = None\n"  # `import torch` raises ImportError

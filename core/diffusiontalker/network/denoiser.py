@@ -22,8 +22,10 @@ maths:
   outside the window get the same additive ``finfo.min / 2`` as the dense mask, so the weights
   are those of the dense masked softmax (``tests/network/test_banded_attention.py``);
 - what depends only on the audio tokens (their projection and each layer's neighbouring keys
-  and values) can be computed once per window (:meth:`Denoiser.prepare_audio`), and passed to
-  every step in place of the tokens.
+  and values) can be computed once per window (:meth:`Denoiser.prepare_audio`, with the
+  window constants), and passed to every step in place of the tokens; the ONNX export splits
+  the denoiser the same way (``denoiser_context.onnx`` once per window, ``denoiser.onnx`` per
+  step).
 """
 
 from __future__ import annotations
@@ -94,20 +96,22 @@ def band_bias(num_frames: int, window: int, dtype: torch.dtype, device=None) -> 
     return zero.masked_fill(~inside, torch.finfo(dtype).min / 2)[..., None]
 
 
-class AudioContext(NamedTuple):
-    """What the cross-attention derives from a window's audio tokens alone, the same at every
-    sampling step: per layer, the projected keys and values of each frame's ``2k + 1``
-    neighbouring audio tokens, each ``(B, T, 2k + 1, H, d_head)`` (:meth:`Denoiser.prepare_audio`)."""
-
-    neighbours: tuple[tuple[Tensor, Tensor], ...]
-
-
 class WindowConstants(NamedTuple):
     """What a denoiser step needs that depends only on the window length ``T``."""
 
     positions: Tensor  # (T, d_model) periodic positional encoding
     self_bias: Tensor  # (1, H, T, T) symmetric ALiBi bias
     cross_bias: Tensor  # (1, T, 2k + 1, 1) additive band mask of the cross-attention
+
+
+class AudioContext(NamedTuple):
+    """What a denoiser step reads from its window alone, the same at every sampling step: per
+    layer, the projected keys and values of each frame's ``2k + 1`` neighbouring audio tokens,
+    each ``(B, T, 2k + 1, H, d_head)``, and the window's constants
+    (:meth:`Denoiser.prepare_audio`; the ONNX export's ``denoiser_context`` graph)."""
+
+    neighbours: tuple[tuple[Tensor, Tensor], ...]
+    constants: WindowConstants
 
 
 class Attention(nn.Module):
@@ -238,20 +242,20 @@ class Denoiser(nn.Module):
         ``forward`` accepts it in place of the tokens, so a sampler computes it once per window
         instead of once per step (the same numbers either way)."""
         tokens = self.audio_proj(audio)
-        return AudioContext(tuple(layer.cross_attn.neighbour_kv(tokens) for layer in self.layers))
+        return AudioContext(tuple(layer.cross_attn.neighbour_kv(tokens) for layer in self.layers),
+                            self.window_constants(audio.shape[1], tokens.device, tokens.dtype))
 
     def forward(self, z: Tensor, u: Tensor, audio: Tensor | AudioContext, identity: Tensor,
                 mask: Tensor | None = None) -> Tensor:
         """``audio``: tokens ``(B, T, d_audio)``, or their :meth:`prepare_audio`."""
-        t = z.shape[1]
         cfg = self.config
         # log-SNR in [-20, 20] scaled to a sinusoid-friendly range.
         time = self.time_mlp(sinusoidal_embedding(log_snr(u).float().to(z.device) * 25.0, cfg.d_model))
         cond = time + self.id_proj(identity)
         x = self.in_proj(z)
-        const = self.window_constants(t, x.device, x.dtype)
-        h = x + const.positions[None] + cond[:, None]
         context = audio if isinstance(audio, AudioContext) else self.prepare_audio(audio)
+        const = context.constants
+        h = x + const.positions[None] + cond[:, None]
         self_bias, cross_bias = const.self_bias, const.cross_bias
         if mask is not None:  # padded frames are never attended to (as keys or audio tokens)
             neg = torch.finfo(h.dtype).min / 2

@@ -28,7 +28,7 @@ from ..config import ModelConfig
 from ..errors import CheckpointError, ConfigError
 from ..motion import NON_FINITE_EXPORT, require_finite_arrays
 from .device import create_ort_session
-from .onnx_export import FILES, MANIFEST, ONNX_FORMAT, ONNX_FORMAT_VERSION
+from .onnx_export import FILES, MANIFEST, ONNX_FORMAT, ONNX_FORMAT_VERSION, READABLE_FORMAT_VERSIONS
 from .talker import WindowedTalker
 
 MEL_RATE_HZ = 100.0  # log-mel frames per second (hop 160 at 16 kHz, audio_encoders.MelFrontend)
@@ -50,9 +50,20 @@ def load_onnx_model(directory: str | Path, device: str = "cpu",
         manifest = json.loads(manifest_path.read_text())
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{manifest_path} is not readable JSON: {exc}") from None
-    if manifest.get("format") != ONNX_FORMAT or manifest.get("format_version") != ONNX_FORMAT_VERSION:
-        raise CheckpointError(f"{manifest_path} is not a {ONNX_FORMAT} v{ONNX_FORMAT_VERSION} manifest")
-    missing = [f for f in FILES.values() if not (directory / f).is_file()]
+    if manifest.get("format") != ONNX_FORMAT:
+        raise CheckpointError(f"{manifest_path} is not a {ONNX_FORMAT} manifest")
+    version = manifest.get("format_version")
+    if version not in READABLE_FORMAT_VERSIONS:
+        newer = isinstance(version, int) and version > ONNX_FORMAT_VERSION
+        raise CheckpointError(
+            f"{manifest_path} is a {ONNX_FORMAT} v{version} manifest; this version reads v"
+            + ", v".join(map(str, READABLE_FORMAT_VERSIONS))
+            + (": upgrade the add-on or package" if newer else ""))
+    files = manifest.get("files") if isinstance(manifest.get("files"), dict) else None
+    if files is None or version == 1:  # format 1: one denoiser graph
+        files = {k: v for k, v in FILES.items() if k != "denoiser_context"} | (files or {})
+        manifest = {**manifest, "files": files}
+    missing = [f for k, f in files.items() if k != "frontend" and not (directory / f).is_file()]
     if missing:
         raise CheckpointError(f"the exported model in {directory} lacks {', '.join(missing)}")
     return OrtTalker(directory, manifest, device, threads)
@@ -76,6 +87,8 @@ class OrtTalker(WindowedTalker):
             "kind": "mel", "n_mels": int(self.config.audio.n_mels), "rate_hz": MEL_RATE_HZ}
         files = dict(manifest.get("files") or FILES)
         names = ["adapter", "denoiser", "style"]
+        if "denoiser_context" in files:
+            names.append("denoiser_context")
         if self.frontend["kind"] in ("student", "whisper"):
             names.append("frontend")
         elif self.frontend["kind"] != "mel":
@@ -152,15 +165,21 @@ class OrtTalker(WindowedTalker):
         return self.arrays["identity_rows"], self.arrays["identity_neutral"]
 
     # -- the sampler's callables --------------------------------------------------------
-    def condition(self, tokens: np.ndarray, identity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        rows = np.repeat(np.asarray(identity, np.float32)[None], tokens.shape[0], axis=0)
-        return np.ascontiguousarray(tokens), rows
+    def condition(self, tokens: np.ndarray, identity: np.ndarray) -> dict[str, np.ndarray]:
+        """The denoiser's inputs that stay the same at every step of a window: the identity
+        rows, and the window's context (keys, values, constants) from one run of
+        ``denoiser_context`` (a format-1 export takes the tokens themselves)."""
+        tokens = np.ascontiguousarray(tokens)
+        feed = {"identity": np.repeat(np.asarray(identity, np.float32)[None], tokens.shape[0], axis=0)}
+        session = self.sessions.get("denoiser_context")
+        if session is None:
+            return {**feed, "audio": tokens}
+        names = [o.name for o in session.get_outputs()]
+        return {**feed, **dict(zip(names, session.run(None, {"audio": tokens}), strict=True))}
 
-    def denoise(self, z: np.ndarray, u: np.ndarray, cond: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    def denoise(self, z: np.ndarray, u: np.ndarray, cond: dict[str, np.ndarray]) -> np.ndarray:
         """``x̂(z_u, u, c)``: one run of the exported denoiser (the sampler's callable)."""
-        audio, identity = cond
-        return self.sessions["denoiser"].run(None, {"z": z, "u": u.astype(np.float32),
-                                                    "audio": audio, "identity": identity})[0]
+        return self.sessions["denoiser"].run(None, {"z": z, "u": u.astype(np.float32), **cond})[0]
 
     def encode(self, motion: np.ndarray) -> np.ndarray:
         """Motion ``(T, D)`` -> normalised model space ``(T, P)`` (``MotionNormalizer.encode``)."""

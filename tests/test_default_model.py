@@ -76,7 +76,9 @@ def test_two_seeds_differ_in_the_upper_face(talker, speech_with_silence):
 def test_the_default_model_reads_whisper_and_the_fast_option_the_compact_encoder(talker,
                                                                                fast_talker):
     assert talker.config.audio.kind == "whisper" and fast_talker.config.audio.kind == "student"
-    assert type(talker.frontend).__name__ == "WhisperFrontend"
+    # the shipped export's int8 Whisper graph (runtime/onnx_frontend.quantized_frontend)
+    assert type(talker.frontend).__name__ == "ExportedFrontend"
+    assert talker.frontend.entry["kind"] == "whisper"
     assert type(fast_talker.frontend).__name__ == "StudentFrontend"
 
 

@@ -276,6 +276,11 @@ def test_bench_compares_runtimes_in_fresh_processes(capsys):
         assert r["median_s"] > 0 and r["first_call_s"] > 0 and r["load_s"] > 0
         assert r["peak_rss_mb"] >= r["rss_before_load_mb"] > 0
     assert rows["torch"]["torch_imported"] and not rows["onnx"]["torch_imported"]
+    # both rows divide the same counted FLOPs by the matmul speed measured in this run
+    assert report["matmul_gflops"]["1"] > 0
+    assert rows["torch"]["gflop"] == rows["onnx"]["gflop"] > 0
+    for r in rows.values():
+        assert r["limit_ratio"] == pytest.approx(r["median_s"] / r["limit_s"], rel=0.02)
 
 
 @pytest.mark.needs_in_ci
@@ -402,9 +407,9 @@ def test_auto_runs_the_onnx_export_when_the_torch_checkpoint_is_left_out(tmp_pat
 
 
 def test_the_shipped_default_export_matches_its_checkpoint_on_the_demo_sentence():
-    """``weights/default.onnx`` is ``export-onnx`` of ``weights/default.safetensors`` (float
-    encoder: the same seed gives torch's take; ``--quantize int8`` is the opt-in, see
-    docs/results.md): same source hash, and the same motion as torch on the demo sentence."""
+    """``weights/default.onnx`` is ``export-onnx --quantize int8`` of
+    ``weights/default.safetensors``: same source hash, an int8 audio encoder which the torch
+    runtime reads audio with too, and so the same motion as torch on the demo sentence."""
     from diffusiontalker.runtime.loader import DEFAULT_CHECKPOINT, onnx_dir_for
 
     folder = onnx_dir_for(DEFAULT_CHECKPOINT)
@@ -412,11 +417,13 @@ def test_the_shipped_default_export_matches_its_checkpoint_on_the_demo_sentence(
         pytest.skip("the default model and its ONNX export are not shipped yet")
     manifest = json.loads((folder / MANIFEST).read_text())
     assert manifest["source"]["sha256"] == sha256_of(DEFAULT_CHECKPOINT)
-    assert manifest.get("quantize", {}).get("frontend") is None
+    assert manifest["quantize"]["frontend"]["weight_type"] == "QInt8"
     pytest.importorskip("torch")
     from diffusiontalker.api import load_model
+    from diffusiontalker.runtime.onnx_frontend import ExportedFrontend
 
     ort, ref = load_onnx_model(folder), load_model(DEFAULT_CHECKPOINT)
+    assert isinstance(ref.frontend, ExportedFrontend)
     demo = DEFAULT_CHECKPOINT.parents[1] / "data" / "demo_speech.wav"
     for identity in (ort.identities[0], "match"):
         a = ref.generate(demo, identity=identity, seed=0)
@@ -428,16 +435,36 @@ def test_the_shipped_default_export_matches_its_checkpoint_on_the_demo_sentence(
 
 def test_onnx_mel_features_honour_cmvn():
     """The torch-free path computes the same per-clip normalised mel as the torch frontend."""
-    from types import SimpleNamespace
-
     from diffusiontalker.audio.build import build_frontend
     from diffusiontalker.audio.frontends import AudioEncoderConfig
-    from diffusiontalker.runtime.onnx_talker import OrtTalker
+    from diffusiontalker.runtime.onnx_frontend import ExportedFrontend
 
     wave = np.random.default_rng(5).standard_normal(24000).astype(np.float32) * 0.1
     for normalize in ("none", "cmvn"):
-        fake = SimpleNamespace(frontend={"kind": "mel", "n_mels": 80, "rate_hz": 100.0,
-                                         "normalize": normalize})
-        fake.num_features = lambda n, f=fake: OrtTalker.num_features(f, n)
+        ours = ExportedFrontend({"kind": "mel", "n_mels": 80, "rate_hz": 100.0,
+                                 "normalize": normalize})
         expected = build_frontend(AudioEncoderConfig(kind="mel", normalize=normalize))(wave)
-        np.testing.assert_allclose(OrtTalker.features(fake, wave), expected, atol=1e-5)
+        np.testing.assert_allclose(ours(wave), expected, atol=1e-5)
+
+
+def test_torch_reads_audio_with_the_int8_encoder_only_of_its_own_quantised_export(tmp_path):
+    """The int8 graph stands in for the float encoder only where the export beside the
+    checkpoint was made from it (same SHA-256) and quantises the encoder, and on the CPU."""
+    pytest.importorskip("torch")
+    import shutil
+
+    from diffusiontalker.api import load_model
+    from diffusiontalker.audio.pretrained import WhisperFrontend
+    from diffusiontalker.runtime.loader import DEFAULT_CHECKPOINT
+    from diffusiontalker.runtime.onnx_frontend import quantized_frontend
+
+    assert quantized_frontend(DATA / "tiny_channels.safetensors") is None  # float export
+    alone = tmp_path / "alone.safetensors"
+    shutil.copyfile(DEFAULT_CHECKPOINT, alone)  # no export beside it
+    assert quantized_frontend(alone) is None
+    assert isinstance(load_model(alone).frontend, WhisperFrontend)
+    shutil.copytree(DEFAULT_CHECKPOINT.with_suffix(".onnx"), tmp_path / "alone.onnx")
+    assert quantized_frontend(alone) is not None
+    (tmp_path / "other.safetensors").write_bytes(alone.read_bytes() + b" ")  # another file
+    shutil.copytree(tmp_path / "alone.onnx", tmp_path / "other.onnx")
+    assert quantized_frontend(tmp_path / "other.safetensors") is None

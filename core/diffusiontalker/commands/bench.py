@@ -121,6 +121,7 @@ def _compare_runtimes(args: argparse.Namespace) -> int:
     if args.teacher:
         models.append(("teacher", args.teacher, max(1, min(args.repeats, 1))))
     threads = _thread_counts(args.threads) or [None]
+    before = _matmul_rates(threads, args.device)
     rows = []
     for name, model, repeats in models:
         for runtime in [r.strip() for r in args.runtimes.split(",") if r.strip()]:
@@ -128,7 +129,9 @@ def _compare_runtimes(args: argparse.Namespace) -> int:
                 spec = {"name": name, "runtime": runtime, "model": model, "lengths": lengths,
                         "steps": None, "repeats": repeats, "device": args.device, "threads": n}
                 rows.extend(measure_isolated(spec))
-    report = {"audio_seconds": lengths, "machine": machine(), "results": rows}
+    rates = {n: max(before.get(n, 0.0), rate) for n, rate in _matmul_rates(threads, args.device).items()}
+    rows = _with_limit_ratios(rows, models, lengths, rates)
+    report = {"audio_seconds": lengths, "machine": machine(), "matmul_gflops": rates, "results": rows}
     if args.json:
         print(json.dumps(report))
         return 0
@@ -139,5 +142,50 @@ def _compare_runtimes(args: argparse.Namespace) -> int:
         print(f"{r['name']:>8} {r['runtime']:>5} {r['steps']:>4} steps {r['threads']} threads "
               f"{r['audio_seconds']:>5.0f} s audio: "
               f"median {r['median_s']:.3f} s, first call {r['first_call_s']:.3f} s, "
-              f"load {r['load_s']:.2f} s, peak RSS {r['peak_rss_mb']} MiB")
+              f"load {r['load_s']:.2f} s, peak RSS {r['peak_rss_mb']} MiB"
+              + (f"; {r['limit_ratio']}x the matmul limit ({rates[r['threads']]} GFLOP/s)"
+                 if "limit_ratio" in r else ""))
     return 0
+
+
+def _matmul_rates(threads: list[int | None], device: str) -> dict[int, float]:
+    """This core's float32 matmul speed at each resolved thread count (``evaluation.bench``),
+    measured in this process; empty off the CPU or without torch."""
+    if device != "cpu":
+        return {}
+    try:
+        import torch
+    except ImportError:
+        return {}
+    from ..evaluation.bench import matmul_rate
+    from ..runtime.threads import choose_threads
+
+    saved, rates = torch.get_num_threads(), {}
+    try:
+        for n in threads:
+            count = choose_threads(n).count
+            torch.set_num_threads(count)
+            rates[count] = matmul_rate()["gflops"]
+    finally:
+        torch.set_num_threads(saved)
+    return rates
+
+
+def _with_limit_ratios(rows: list[dict], models: list[tuple], lengths: list[float],
+                       rates: dict[int, float]) -> list[dict]:
+    """Each row with its counted FLOPs and ratio to the matmul limit at its thread count. The
+    FLOPs are counted once per model and length on the torch model: the ONNX export runs the
+    same products (its denoiser split like the torch loop's), so both runtimes' rows divide
+    by the same limit."""
+    if not rates:
+        return rows
+    from ..api import load_model
+    from ..evaluation.bench import add_limit_ratio, generate_flops, test_speech
+
+    flops = {}
+    for name, model, _ in models:
+        talker = load_model(model, "cpu")
+        for seconds in lengths:
+            flops[name, float(seconds)] = generate_flops(talker, test_speech(float(seconds)))
+    return [add_limit_ratio(r, flops[r["name"], r["audio_seconds"]], rates[r["threads"]])
+            if "error" not in r and r.get("threads") in rates else r for r in rows]

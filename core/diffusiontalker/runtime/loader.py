@@ -14,7 +14,6 @@ all ONNX Runtime sessions; the choice is the talker's ``threads_report``.
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,8 @@ from .device import (
     ort_build_devices,
     run_with_cpu_fallback,
 )
-from .onnx_export import MANIFEST, sha256_of
+from .exports import export_matches, is_onnx_dir, onnx_dir_for  # noqa: F401  (re-exported)
+from .onnx_export import MANIFEST, sha256_of  # noqa: F401  (re-exported)
 from .threads import check_threads, choose_threads, use_torch_threads
 
 RUNTIMES = ("auto", "torch", "onnx", "worker")
@@ -45,35 +45,6 @@ def torch_available() -> bool:
     except Exception:  # noqa: BLE001 - a broken or blocked torch counts as absent
         return False
     return True
-
-
-def onnx_dir_for(checkpoint: str | Path | None) -> Path:
-    """The exported-ONNX folder of a checkpoint (``NAME.onnx`` beside ``NAME.safetensors``)."""
-    path = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
-    if path.is_dir():
-        return path
-    return path.with_suffix(".onnx")
-
-
-def is_onnx_dir(path: str | Path | None) -> bool:
-    return path is not None and (Path(path) / MANIFEST).is_file()
-
-
-def export_matches(checkpoint: str | Path | None) -> bool:
-    """Whether the checkpoint's ONNX export exists and was made from this very checkpoint (the
-    SHA-256 in its manifest), so both runtimes give the same take; a missing checkpoint whose
-    export exists (the light build) counts as matching."""
-    folder = onnx_dir_for(checkpoint)
-    if not is_onnx_dir(folder):
-        return False
-    path = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
-    if path.is_dir() or not path.exists():
-        return True
-    try:
-        source = json.loads((folder / MANIFEST).read_text()).get("source") or {}
-    except (OSError, ValueError):
-        return False
-    return source.get("sha256") == sha256_of(path)
 
 
 def resolve_runtime(runtime: str, checkpoint: str | Path | None = None,

@@ -15,23 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from ..audio.features import (
-    WHISPER_WINDOW_SAMPLES,
-    cmvn,
-    fit_length,
-    log_mel,
-    normalize_level,
-    whisper_log_mel,
-)
-from ..audio.loading import SAMPLE_RATE
 from ..config import ModelConfig
 from ..errors import CheckpointError, ConfigError
 from ..motion import NON_FINITE_EXPORT, require_finite_arrays
 from .device import create_ort_session
 from .onnx_export import FILES, MANIFEST, ONNX_FORMAT, ONNX_FORMAT_VERSION, READABLE_FORMAT_VERSIONS
+from .onnx_frontend import KINDS, ExportedFrontend, mel_entry
 from .talker import WindowedTalker
-
-MEL_RATE_HZ = 100.0  # log-mel frames per second (hop 160 at 16 kHz, audio_encoders.MelFrontend)
 
 
 def load_onnx_model(directory: str | Path, device: str = "cpu",
@@ -83,20 +73,20 @@ class OrtTalker(WindowedTalker):
         except (KeyError, ConfigError) as exc:
             raise CheckpointError(f"the exported model in {directory} has no valid model "
                                   f"config: {exc}") from None
-        self.frontend = manifest.get("frontend") or {
-            "kind": "mel", "n_mels": int(self.config.audio.n_mels), "rate_hz": MEL_RATE_HZ}
+        self.frontend = manifest.get("frontend") or mel_entry(self.config.audio.n_mels)
         files = dict(manifest.get("files") or FILES)
         names = ["adapter", "denoiser", "style"]
         if "denoiser_context" in files:
             names.append("denoiser_context")
-        if self.frontend["kind"] in ("student", "whisper"):
-            names.append("frontend")
-        elif self.frontend["kind"] != "mel":
+        if self.frontend["kind"] not in KINDS:
             raise CheckpointError(f"unknown audio frontend {self.frontend['kind']!r} in {directory}")
+        if self.frontend["kind"] != "mel":
+            names.append("frontend")
         sessions = {name: create_ort_session(str(directory / files[name]), device, threads)
                     for name in names}
         self.sessions = {name: s for name, (s, _) in sessions.items()}
         self.providers = sessions["denoiser"][1]
+        self.audio_frontend = ExportedFrontend(self.frontend, self.sessions.get("frontend"))
         with np.load(directory / FILES["arrays"], allow_pickle=False) as arrays:
             self.arrays = {k: arrays[k] for k in arrays.files}
         require_finite_arrays(self.arrays, f"the exported model {directory / FILES['arrays']}",
@@ -110,45 +100,11 @@ class OrtTalker(WindowedTalker):
 
     # -- audio -> tokens ---------------------------------------------------------------
     def num_features(self, num_samples: int) -> int:
-        return max(1, int(round(num_samples * float(self.frontend["rate_hz"]) / SAMPLE_RATE)))
+        return self.audio_frontend.num_features(num_samples)
 
     def features(self, wave: np.ndarray) -> np.ndarray:
-        """Frontend features ``(F, C)`` with exactly ``max(1, round(N * rate / 16000))`` rows, as
-        ``audio_encoders``' log-mel, student and Whisper frontends compute them."""
-        wave = np.asarray(wave, np.float32).reshape(-1)
-        if self.frontend["kind"] == "whisper":
-            return self.whisper_features(wave)
-        if float(self.frontend.get("level_rms", 0.0)) > 0:  # the student's level equalisation
-            wave = normalize_level(wave, float(self.frontend["level_rms"]))
-        # the student's log-mel hop is recorded by its export (older exports: 160, 100 Hz)
-        mel = log_mel(wave, n_mels=int(self.frontend["n_mels"]),
-                      hop=int(self.frontend.get("mel_hop", 160)))
-        count = self.num_features(wave.shape[0])
-        if self.frontend["kind"] == "student":
-            mel = self.sessions["frontend"].run(None, {
-                "mel": np.ascontiguousarray(mel[None], np.float32),
-                "num_out": np.array([count], np.int64)})[0][0]
-        mel = np.ascontiguousarray(fit_length(mel, count), dtype=np.float32)
-        return cmvn(mel) if self.frontend.get("normalize") == "cmvn" else mel
-
-    def whisper_features(self, wave: np.ndarray) -> np.ndarray:
-        """Whisper encoder states, 50 per second, as ``audio_pretrained.WhisperFrontend``:
-        30 s pieces, each one's log-mel that of its zero-padded 30 s window, cut to
-        ``2 * ceil(len / 320)`` frames in trim mode (all of them otherwise), encoded."""
-        n_mels, positions = int(self.frontend["n_mels"]), int(self.frontend["positions"])
-        hop = int(round(SAMPLE_RATE / float(self.frontend["rate_hz"])))  # samples per state
-        pieces = []
-        for start in range(0, max(1, wave.shape[0]), WHISPER_WINDOW_SAMPLES):
-            piece = wave[start:start + WHISPER_WINDOW_SAMPLES]
-            frames = 2 * positions
-            if self.frontend["trim"]:
-                frames = 2 * min(positions, -(-piece.shape[0] // hop))
-            mel = whisper_log_mel(piece, n_mels, frames=frames)
-            states = self.sessions["frontend"].run(
-                None, {"mel": np.ascontiguousarray(mel.T[None], np.float32)})[0][0]
-            pieces.append(states[: self.num_features(piece.shape[0])])
-        return np.ascontiguousarray(fit_length(np.concatenate(pieces),
-                                               self.num_features(wave.shape[0])), dtype=np.float32)
+        """Frontend features ``(F, C)`` (:class:`~.onnx_frontend.ExportedFrontend`)."""
+        return self.audio_frontend(wave)
 
     def audio_tokens(self, wave: np.ndarray) -> np.ndarray:
         """Audio tokens ``(1, T, d)`` for a 16 kHz wave at the motion frame rate."""

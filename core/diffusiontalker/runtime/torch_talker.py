@@ -29,7 +29,11 @@ def load_model(checkpoint: str | Path | None = None, device: str = "cpu",
     compact encoder shipped with the package) or the path of a ``distill-audio`` file swaps
     in that fast stand-in for the model's Whisper encoder
     (:func:`diffusiontalker.audio.compact_encoder.compact_encoder_config`). ``threads``: torch's
-    intra-op threads (None: ``runtime.threads``' automatic choice)."""
+    intra-op threads (None: ``runtime.threads``' automatic choice).
+
+    On the CPU, where the checkpoint's own ONNX export quantises its audio encoder (the shipped
+    default model), that int8 graph reads the audio here too (``onnx_frontend.
+    quantized_frontend``), so the take is ONNX Runtime's; the float encoder otherwise."""
     use_torch_threads(threads)
     if checkpoint is None:
         if not DEFAULT_CHECKPOINT.is_file():
@@ -42,7 +46,13 @@ def load_model(checkpoint: str | Path | None = None, device: str = "cpu",
         from ..audio.compact_encoder import compact_encoder_config
 
         model.config.audio = compact_encoder_config(audio_encoder, model.config)
-    return Talker(model, device)
+        return Talker(model, device)
+    frontend = None
+    if torch.device(device).type == "cpu":
+        from .onnx_frontend import quantized_frontend
+
+        frontend = quantized_frontend(checkpoint, threads)
+    return Talker(model, device, frontend)
 
 
 class Talker(WindowedTalker):
@@ -50,10 +60,12 @@ class Talker(WindowedTalker):
 
     runtime = "torch"
 
-    def __init__(self, model: DiffusionTalker, device: str = "cpu"):
+    def __init__(self, model: DiffusionTalker, device: str = "cpu", frontend: Any = None):
+        """``frontend``: the audio frontend to use (``wave -> features`` callable); None builds
+        the model's own (``audio.build.build_frontend``) when first needed."""
         self.model = model.eval()
         self.device = torch.device(device)
-        self._frontend = None
+        self._frontend = frontend
 
     @property
     def config(self):

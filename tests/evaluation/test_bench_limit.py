@@ -57,6 +57,26 @@ def test_generate_flops_split_into_a_fixed_and_a_per_step_part():
     assert three == fixed + 3 * per_step
 
 
+def test_the_int8_encoders_products_count_as_those_of_the_float_encoder():
+    """The shipped model reads audio with its export's int8 graph (ONNX Runtime, invisible to
+    torch's counter); its products are counted on the float encoder it quantises."""
+    from diffusiontalker.api import DEFAULT_CHECKPOINT, load_model
+    from diffusiontalker.audio.build import build_frontend
+    from diffusiontalker.runtime.onnx_frontend import ExportedFrontend
+
+    talker = load_model(DEFAULT_CHECKPOINT)
+    assert isinstance(talker.frontend, ExportedFrontend)
+    wave = speech(2.0)
+    fixed, _ = generate_flops(talker, wave)
+    float_encoder = build_frontend(talker.config.audio)
+    encoder = count_flops(lambda: float_encoder(wave))
+    assert encoder > 1e9  # Whisper tiny on 2 s: ~1.9 GFLOP
+    without = count_flops(lambda: talker.generate(wave, 16000, steps=1)) - (
+        count_flops(lambda: talker.generate(wave, 16000, steps=2))
+        - count_flops(lambda: talker.generate(wave, 16000, steps=1)))
+    assert fixed == without + encoder
+
+
 def test_limit_ratio_is_the_median_over_the_time_of_the_flops_at_the_rate():
     row = add_limit_ratio({"name": "s", "steps": 4, "median_s": 0.5, "cpu_median_s": 0.44},
                           (2e9, 0.5e9), 10.0)

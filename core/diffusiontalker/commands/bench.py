@@ -18,7 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", help="model to time (default: the shipped model)")
     parser.add_argument("--teacher", help="also time this teacher, at its own steps and respaced")
     parser.add_argument("--seconds", type=float, default=10.0, help="audio length to generate")
-    parser.add_argument("--steps", default="", help="extra step counts, e.g. 2,4")
+    parser.add_argument("--steps", default="",
+                        help="extra step counts, e.g. 2,4 (with --runtimes: the student's, each "
+                             "in its own fresh process)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", action="store_true", help="print JSON only")
@@ -121,14 +123,17 @@ def _compare_runtimes(args: argparse.Namespace) -> int:
     if args.teacher:
         models.append(("teacher", args.teacher, max(1, min(args.repeats, 1))))
     threads = _thread_counts(args.threads) or [None]
+    extra_steps = sorted({int(s) for s in args.steps.split(",") if s.strip()})
     before = _matmul_rates(threads, args.device)
     rows = []
     for name, model, repeats in models:
         for runtime in [r.strip() for r in args.runtimes.split(",") if r.strip()]:
             for n in threads:
-                spec = {"name": name, "runtime": runtime, "model": model, "lengths": lengths,
-                        "steps": None, "repeats": repeats, "device": args.device, "threads": n}
-                rows.extend(measure_isolated(spec))
+                for steps in [None, *extra_steps] if name == "student" else [None]:
+                    spec = {"name": name, "runtime": runtime, "model": model, "lengths": lengths,
+                            "steps": steps, "repeats": repeats if steps is None else
+                            max(1, min(repeats, 2)), "device": args.device, "threads": n}
+                    rows.extend(measure_isolated(spec))
     rates = {n: max(before.get(n, 0.0), rate) for n, rate in _matmul_rates(threads, args.device).items()}
     rows = _with_limit_ratios(rows, models, lengths, rates)
     report = {"audio_seconds": lengths, "machine": machine(), "matmul_gflops": rates, "results": rows}

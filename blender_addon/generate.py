@@ -251,12 +251,14 @@ def make_job(prep: Prepared) -> Job:
             return f"re-took frames {first}-{last} of '{obj.name}'{also} ({count} frames)"
         users = direction.user_frames(prep.extra.get("user_keys") or {}, frames)
         main = output.plan(obj, motion, frames, values, built, prep.options, warnings, users,
-                           prep.extra.get("head_pivot"))
+                           prep.extra.get("head_pivot"), others)
         more = character.plan_followers(obj, prep.followers, motion, frames, values,
                                         prep.options, main.mode, warnings)
-        output.commit(main, prep.options.cache_dir)  # every mesh planned: now write
+        head = output.commit(main, prep.options.cache_dir)  # every mesh planned: now write
         if others:
-            _store_takes(obj, motion.channels, frames, others, prep.options, users)
+            heads = [head] + [head_motion.store(obj, p, n) for n, p in enumerate(main.head_takes, 2)]
+            _store_takes(obj, motion.channels, frames, others, prep.options, users,
+                         heads if head is not None else None)
         warnings += layering.settle(obj, prep.options.layering)
         warnings += character.commit_followers(obj, more, prep.options)
         steps = prep.extra.get("steps")
@@ -270,19 +272,21 @@ def make_job(prep: Prepared) -> Job:
     return Job(label, _work(prep), apply)
 
 
-def _store_takes(obj, channels, frames, others, options: GenerateOptions, users) -> None:
-    """Takes 2..N as stored actions beside the playing first take (``takes.py``)."""
+def _store_takes(obj, channels, frames, others, options: GenerateOptions, users,
+                 heads: list | None = None) -> None:
+    """Takes 2..N as stored actions beside the playing first take (``takes.py``); ``heads``:
+    each take's head rotation action (the first playing), where Head Motion wrote one."""
     key = obj.data.shape_keys
     playing, _ = direction.playing_action(obj)
     actions = [playing]
-    keep, _ = head_motion.split(channels)  # takes swap the shape keys; head motion: take 1's
+    keep, _ = head_motion.split(channels)  # the shape keys here; head rotation: ``heads``
     channels = [channels[k] for k in keep]
     for number, values in enumerate(others, 2):
         check_finite(values)
         values = values[:, keep]
         actions.append(writers.write_channel_keys(obj, channels, frames, values, users,
                                                   hook=False, name=f"DT {obj.name} take {number}"))
-    takes.record_takes(key, actions, list(range(options.seed, options.seed + len(actions))))
+    takes.record_takes(key, actions, list(range(options.seed, options.seed + len(actions))), heads)
 
 
 def write_motion(obj, motion, frames, values, built: dict, options: GenerateOptions,

@@ -197,11 +197,10 @@ def _keys_path(action, path: str) -> bool:
     return any(fc.data_path == path for slot in slots for fc in action_fcurves(action, slot))
 
 
-def write(obj, p: HeadPlan) -> None:
-    """Key the planned head rotation (one action of ours on the holder) and record it on
-    ``obj`` (the head mesh) so that :func:`remove` finds it."""
+def _keyed_action(p: HeadPlan, name: str):
+    """A new action of ours holding the planned keys (assigned nowhere), and its slot."""
     holder = p.holder
-    action = bpy.data.actions.new(f"DT {obj.name} head")
+    action = bpy.data.actions.new(name)
     action[MARKER] = True
     ownership.record_action(holder, action)
     slotted = hasattr(action, "slots")
@@ -209,10 +208,18 @@ def write(obj, p: HeadPlan) -> None:
     bag = channelbag_for(action, slot) if slotted else action
     for k, (path, index) in enumerate(p.paths):
         key_curve(bag, path, p.frames, p.curves[:, k], index=index)
+    return action, slot
+
+
+def write(obj, p: HeadPlan):
+    """Key the planned head rotation (one action of ours on the holder) and record it on
+    ``obj`` (the head mesh) so that :func:`remove` finds it; returns the action."""
+    holder = p.holder
+    action, slot = _keyed_action(p, f"DT {obj.name} head")
     anim = holder.animation_data or holder.animation_data_create()
     if anim.action is None:
         anim.action = action
-        if slotted:
+        if slot is not None:
             anim.action_slot = slot
     else:
         track = add_track_on_top(anim, action, slot, NLA_TRACK, int(p.frames[0]), "NOTHING")
@@ -222,6 +229,43 @@ def write(obj, p: HeadPlan) -> None:
         strip.action_frame_start, strip.action_frame_end = start, end
         strip.frame_end = strip.frame_start + (end - start)
     obj[RECORD] = {"holder": holder.name, "bone": p.bone, "restore": p.restore}
+    return action
+
+
+def store(obj, p: HeadPlan, number: int):
+    """The head rotation of take ``number`` (2..N) as an action of ours that does not play,
+    kept in the file (fake user) for :func:`play` when that take is chosen; returns it."""
+    action, _ = _keyed_action(p, f"DT {obj.name} head take {number}")
+    action.use_fake_user = True
+    return action
+
+
+def play(obj, action) -> bool:
+    """Make ``action`` (a :func:`store`'d or :func:`write`'n head action of ``obj``) the one
+    that turns the head, where ours plays now (active action or our NLA strip); the one it
+    replaces is kept (fake user). False when no head action of ours plays."""
+    record = obj.get(RECORD) if obj is not None else None
+    holder = bpy.data.objects.get(str(record["holder"])) if record is not None else None
+    anim = holder.animation_data if holder is not None else None
+    if anim is None or action is None:
+        return False
+    owned = ownership.owned_actions(holder)
+    places = [anim] if anim.action is not None and anim.action in owned else []
+    places += [s for t in anim.nla_tracks for s in t.strips if s.action is not None and s.action in owned]
+    if not places:
+        return False
+    place = places[0]
+    if place.action == action:
+        return True
+    place.action.use_fake_user = True
+    place.action = action
+    slots = list(getattr(action, "slots", ()))
+    if slots and hasattr(place, "action_slot"):
+        place.action_slot = slots[0]
+    if isinstance(place, bpy.types.NlaStrip):
+        start, end = action.frame_range
+        place.action_frame_start, place.action_frame_end = start, end
+    return True
 
 
 def has_head_keys(obj) -> bool:

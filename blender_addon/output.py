@@ -4,7 +4,7 @@ before it commits any, so a failure on one leaves them all as they were."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import bpy
@@ -65,19 +65,22 @@ class Plan:
     bake: BasisBake | None = None
     users: dict | None = None
     head: head_motion.HeadPlan | None = None
+    head_takes: list = field(default_factory=list)  # HeadPlans of takes 2..N (stored, unplayed)
 
 
 def plan(obj, motion, frames, values, built: dict, options, notes: list[str] | None = None,
-         users: dict | None = None, pivot=None) -> Plan:
+         users: dict | None = None, pivot=None, other_takes=()) -> Plan:
     """The write of ``motion`` on ``obj``: checks the numbers (NaN or infinite motion), bakes
     the offsets / basis the mode needs, and appends what the output costs for a long take to
     ``notes``. Changes nothing in the scene.
 
     Head rotation channels (``headYaw``, ...) never become shape keys: with
     ``options.head_motion`` they are planned as rotation keys (:mod:`.head_motion`; ``pivot``
-    a ``head_motion.face_pivot`` result, found from the mesh when None), else left out."""
+    a ``head_motion.face_pivot`` result, found from the mesh when None), else left out; the
+    head rotation of ``other_takes`` (takes 2..N, full channel values) is planned the same way,
+    against the same still transform, for :func:`head_motion.store`."""
     check_finite(values)
-    head = None
+    head, head_takes = None, []
     if motion.space == "channels":
         keep, turn = head_motion.split(motion.channels)
         if turn:
@@ -87,9 +90,10 @@ def plan(obj, motion, frames, values, built: dict, options, notes: list[str] | N
                     info = targets.target_info(obj)
                     pivot = head_motion.face_pivot(info.vertices, info.faces, info.landmarks,
                                                    info.matrix)
-                head = head_motion.plan(obj, names, frames, values[:, turn], pivot,
-                                        getattr(options, "head_bone", ""),
-                                        targets.armature_of(obj))
+                bone, armature = getattr(options, "head_bone", ""), targets.armature_of(obj)
+                head = head_motion.plan(obj, names, frames, values[:, turn], pivot, bone, armature)
+                head_takes = [head_motion.plan(obj, names, frames, np.asarray(v)[:, turn], pivot,
+                                               bone, armature) for v in other_takes]
                 if notes is not None:
                     notes.extend(head.warnings)
             motion = SimpleNamespace(space="channels",
@@ -110,11 +114,12 @@ def plan(obj, motion, frames, values, built: dict, options, notes: list[str] | N
     if mode == "BASIS":
         bake = compact_basis(offsets, max_shapes=options.max_shapes)
     channels = tuple(motion.channels) if motion.space == "channels" else ()
-    return Plan(obj, channels, frames, values, built, mode, offsets, bake, users, head)
+    return Plan(obj, channels, frames, values, built, mode, offsets, bake, users, head, head_takes)
 
 
-def commit(p: Plan, cache_dir: str = "") -> None:
-    """Replace what an earlier Generate wrote on the plan's mesh with the planned motion."""
+def commit(p: Plan, cache_dir: str = ""):
+    """Replace what an earlier Generate wrote on the plan's mesh with the planned motion;
+    returns the head rotation action written (None without Head Motion)."""
     obj = p.obj
     writers.remove_generated(obj, keep_built_keys=True)
     if p.built:
@@ -128,5 +133,4 @@ def commit(p: Plan, cache_dir: str = "") -> None:
         writers.write_per_frame(obj, p.frames, p.offsets)
     else:
         writers.write_point_cache(obj, p.frames, p.offsets, cache_dir or bpy.app.tempdir)
-    if p.head is not None:
-        head_motion.write(obj, p.head)
+    return head_motion.write(obj, p.head) if p.head is not None else None

@@ -5,7 +5,8 @@ together by the core's ``generate_takes``). The first plays, exactly as a single
 (the active action, or our NLA track over a user action); the others are stored, unplayed,
 with a fake user so saving the .blend keeps them. The list lives on the shape keys' ``Key``
 datablock (:data:`TAKES`: action name and seed per take); :func:`use_take` swaps which one
-plays — one assignment, so one undo step. Every take is recorded as ours
+plays — one assignment (two with Head Motion: each take keeps its own head rotation action,
+``head_motion.store``/``play``), so one undo step. Every take is recorded as ours
 (``ownership.record_action``): Remove Generated and the next Generate remove them all.
 """
 
@@ -13,14 +14,25 @@ from __future__ import annotations
 
 import bpy
 
-from . import ownership
+from . import head_motion, ownership
 
 TAKES = "diffusiontalker_takes"
 
 
-def record_takes(key, actions: list, seeds: list[int]) -> None:
-    """Remember the takes of the last Generate (first = playing)."""
-    key[TAKES] = [{"action": a.name, "seed": int(s)} for a, s in zip(actions, seeds, strict=True)]
+def record_takes(key, actions: list, seeds: list[int], heads: list | None = None) -> None:
+    """Remember the takes of the last Generate (first = playing); ``heads``: each take's head
+    rotation action (``head_motion``), where Head Motion wrote them."""
+    heads = heads or [None] * len(actions)
+    key[TAKES] = [{"action": a.name, "seed": int(s), "head": h.name if h is not None else ""}
+                  for a, s, h in zip(actions, seeds, heads, strict=True)]
+
+
+def head_action(key, index: int):
+    """Take ``index``'s head rotation action, or None (no Head Motion, or deleted)."""
+    if key is None or TAKES not in key or not 0 <= index < len(key[TAKES]):
+        return None
+    name = str(key[TAKES][index].get("head", ""))
+    return bpy.data.actions.get(name) if name else None
 
 
 def forget_takes(key) -> None:
@@ -83,4 +95,7 @@ def use_take(obj, index: int) -> str:
     if isinstance(holder, bpy.types.NlaStrip):
         start, end = action.frame_range
         holder.action_frame_start, holder.action_frame_end = start, end
-    return f"take {index + 1} (variation {seed}) plays on '{obj.name}'"
+    head = head_action(key, index)
+    turned = head is not None and head_motion.play(obj, head)
+    also = " with its head motion" if turned else ""
+    return f"take {index + 1} (variation {seed}) plays on '{obj.name}'{also}"

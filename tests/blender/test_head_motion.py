@@ -152,8 +152,7 @@ def test_regenerate_leaves_one_set_of_head_keys(full_face):
                 and a.name.endswith("head")]
 
 
-def test_head_bone_turns_instead_of_the_object(full_face):
-    head = full_face
+def _rig_with_head_bone(head):
     arm_data = bpy.data.armatures.new("Rig")
     arm = bpy.data.objects.new("Rig", arm_data)
     bpy.context.scene.collection.objects.link(arm)
@@ -164,6 +163,12 @@ def test_head_bone_turns_instead_of_the_object(full_face):
     bpy.ops.object.mode_set(mode="OBJECT")
     head.parent = arm
     bpy.context.view_layer.objects.active = head
+    return arm
+
+
+def test_head_bone_turns_instead_of_the_object(full_face):
+    head = full_face
+    arm = _rig_with_head_bone(head)
     assert bpy.ops.diffusiontalker.generate(blocking=True, head_motion=True,
                                             head_bone="Head") == {"FINISHED"}
     assert head.animation_data is None or not _object_fcurves(head)
@@ -182,7 +187,18 @@ def test_unknown_head_bone_is_a_clear_error(full_face):
     assert not [a for a in bpy.data.actions if a.get("diffusiontalker")]
 
 
-def test_takes_store_shape_keys_and_keep_one_head_motion(full_face):
+def _playing_head_action(head):
+    from diffusiontalker_blender import ownership
+
+    anim, owned = head.animation_data, ownership.owned_actions(head)
+    if anim.action is not None and anim.action in owned:
+        return anim.action
+    return next(s.action for t in anim.nla_tracks for s in t.strips if s.action in owned)
+
+
+def test_each_take_keeps_its_own_head_motion(full_face):
+    """Takes store shape-key actions and, with Head Motion, a head rotation action each; Use
+    Take plays both of the chosen take (the head turns as that take's seed made it)."""
     from diffusiontalker_blender import takes
 
     head = full_face
@@ -190,6 +206,44 @@ def test_takes_store_shape_keys_and_keep_one_head_motion(full_face):
         == {"FINISHED"}
     key = head.data.shape_keys
     assert len(takes.takes(key)) == 2 and "headYaw" not in key.key_blocks
-    assert takes.use_take(head, 1)
+    first, second = takes.head_action(key, 0), takes.head_action(key, 1)
+    assert first is not None and second is not None and first != second
+    assert _playing_head_action(head) == first and second.use_fake_user
+    bpy.context.scene.frame_set(30)
+    before = tuple(head.matrix_world.to_euler())
+    assert "with its head motion" in takes.use_take(head, 1)
+    assert _playing_head_action(head) == second and first.use_fake_user
+    bpy.context.scene.frame_set(30)
+    after = tuple(head.matrix_world.to_euler())
+    assert max(abs(a - b) for a, b in zip(before, after, strict=True)) > 1e-3  # yaw + 0.01
+    takes.use_take(head, 0)
+    bpy.context.scene.frame_set(30)
+    assert np.allclose(tuple(head.matrix_world.to_euler()), before, atol=1e-6)
     assert bpy.ops.diffusiontalker.remove_generated() == {"FINISHED"}
     assert not [a for a in bpy.data.actions if a.get("diffusiontalker")]
+
+
+def test_takes_without_head_motion_record_no_head_actions(full_face):
+    from diffusiontalker_blender import takes
+
+    assert bpy.ops.diffusiontalker.generate(blocking=True, takes=2) == {"FINISHED"}
+    key = full_face.data.shape_keys
+    assert takes.head_action(key, 0) is None and takes.head_action(key, 1) is None
+    assert "head motion" not in takes.use_take(full_face, 1)
+
+
+def test_each_take_turns_the_head_bone_its_own_way(full_face):
+    from diffusiontalker_blender import takes
+
+    head = full_face
+    arm = _rig_with_head_bone(head)
+    assert bpy.ops.diffusiontalker.generate(blocking=True, head_motion=True, head_bone="Head",
+                                            takes=2) == {"FINISHED"}
+    bpy.context.scene.frame_set(30)
+    before = tuple(arm.pose.bones["Head"].rotation_quaternion)
+    assert "with its head motion" in takes.use_take(head, 1)
+    bpy.context.scene.frame_set(30)
+    after = tuple(arm.pose.bones["Head"].rotation_quaternion)
+    assert max(abs(a - b) for a, b in zip(before, after, strict=True)) > 1e-3
+    assert bpy.ops.diffusiontalker.remove_generated() == {"FINISHED"}
+    assert not _object_fcurves(arm) and not [a for a in bpy.data.actions if a.get("diffusiontalker")]

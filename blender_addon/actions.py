@@ -98,6 +98,22 @@ def _remember_values(key, action) -> None:
 KEY_TYPE_KEYFRAME, KEY_TYPE_GENERATED = 0, 5  # Keyframe.type as foreach_set's integers
 
 
+def swap_action(place, action) -> None:
+    """Play ``action`` where ``place`` (animation data, or an NLA strip) plays one of ours now:
+    its first slot, and a strip's frame range; the action it replaces is kept in the file
+    (fake user), as a stored take."""
+    if place.action == action:
+        return
+    place.action.use_fake_user = True
+    place.action = action
+    slots = list(getattr(action, "slots", ()))
+    if slots and hasattr(place, "action_slot"):
+        place.action_slot = slots[0]
+    if isinstance(place, bpy.types.NlaStrip):
+        start, end = action.frame_range
+        place.action_frame_start, place.action_frame_end = start, end
+
+
 def key_curve(bag, data_path: str, frames, values, interpolation: str = "LINEAR",
               users: np.ndarray | None = None, index: int = 0) -> None:
     """One F-curve (``data_path``, array ``index``) with a key at each ``(frame, value)``,

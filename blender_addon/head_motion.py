@@ -36,7 +36,7 @@ from diffusiontalker.channels import HEAD_ROTATION_CHANNELS, is_head_rotation
 from diffusiontalker.errors import TopologyError
 
 from . import ownership
-from .actions import MARKER, NLA_TRACK, add_track_on_top, key_curve, remove_our_actions
+from .actions import MARKER, NLA_TRACK, add_track_on_top, key_curve, remove_our_actions, swap_action
 from .compat import channelbag_for
 
 RECORD = "dt_head_motion"  # on the head mesh object: where the head keys went and what to restore
@@ -254,17 +254,7 @@ def play(obj, action) -> bool:
     places += [s for t in anim.nla_tracks for s in t.strips if s.action is not None and s.action in owned]
     if not places:
         return False
-    place = places[0]
-    if place.action == action:
-        return True
-    place.action.use_fake_user = True
-    place.action = action
-    slots = list(getattr(action, "slots", ()))
-    if slots and hasattr(place, "action_slot"):
-        place.action_slot = slots[0]
-    if isinstance(place, bpy.types.NlaStrip):
-        start, end = action.frame_range
-        place.action_frame_start, place.action_frame_end = start, end
+    swap_action(places[0], action)
     return True
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import bpy
 
 from . import head_motion, ownership
+from .actions import swap_action
 
 TAKES = "diffusiontalker_takes"
 
@@ -86,15 +87,7 @@ def use_take(obj, index: int) -> str:
     if holder is None:
         raise ValueError(f"no generated take plays on '{obj.name}'; generate first")
     action, seed = found[index]
-    old = holder.action
-    old.use_fake_user = True  # stored, not played: keep it in the file
-    holder.action = action
-    slots = list(getattr(action, "slots", ()))
-    if slots and hasattr(holder, "action_slot"):
-        holder.action_slot = slots[0]
-    if isinstance(holder, bpy.types.NlaStrip):
-        start, end = action.frame_range
-        holder.action_frame_start, holder.action_frame_end = start, end
+    swap_action(holder, action)  # the take that played is stored, kept in the file
     head = head_action(key, index)
     turned = head is not None and head_motion.play(obj, head)
     also = " with its head motion" if turned else ""

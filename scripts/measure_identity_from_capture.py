@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 
-from diffusiontalker.channels import MOUTH_CHANNELS, UPPER_FACE_CHANNELS  # noqa: E402
+from diffusiontalker.channels import channel_region  # noqa: E402
 from diffusiontalker.evaluation.capture_eval import (  # noqa: E402
     evaluate_capture,
     first_seconds,
@@ -52,8 +52,12 @@ def fit_and_score(pool, held, seconds: float, settings: FitSettings) -> tuple[di
 
 
 def _row(name: str, scores, took: str) -> str:
-    cells = [scores.region(names) for names in (scores.channels, MOUTH_CHANNELS,
-                                                UPPER_FACE_CHANNELS)]
+    """One markdown row; the regions are ``channels.channel_region``'s, as
+    ``capture_eval.format_scores`` prints them."""
+    names = list(scores.channels)
+    cells = [scores.region(group) for group in (
+        names, [n for n in names if channel_region(n) == "mouth"],
+        [n for n in names if channel_region(n) == "upper"])]
     return (f"| {name} | " + " | ".join(f"{c:.3f} | {e:.4f}" for c, e in cells)
             + f" | {took} |")
 

@@ -468,3 +468,14 @@ def test_torch_reads_audio_with_the_int8_encoder_only_of_its_own_quantised_expor
     (tmp_path / "other.safetensors").write_bytes(alone.read_bytes() + b" ")  # another file
     shutil.copytree(tmp_path / "alone.onnx", tmp_path / "other.onnx")
     assert quantized_frontend(tmp_path / "other.safetensors") is None
+
+
+def test_without_onnxruntime_torch_reads_the_float_encoder(monkeypatch):
+    pytest.importorskip("torch")
+    import sys
+
+    from diffusiontalker.runtime.loader import DEFAULT_CHECKPOINT
+    from diffusiontalker.runtime.onnx_frontend import quantized_frontend
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` fails
+    assert quantized_frontend(DEFAULT_CHECKPOINT) is None

@@ -92,7 +92,8 @@ def quantized_frontend(checkpoint: str | Path | None, threads: int | None = None
     Where ``NAME.onnx/`` beside ``NAME.safetensors`` was exported from this very checkpoint
     (``loader.export_matches``) with ``--quantize int8``, that int8 graph is the model's audio
     encoder for the torch runtime too: the same features in both runtimes, half the encoder's
-    time (docs/results.md, "int8 audio encoder"). None otherwise (read the float encoder)."""
+    time (docs/results.md, "int8 audio encoder"). None otherwise, and where onnxruntime does
+    not import (read the float encoder)."""
     if not export_matches(checkpoint):
         return None
     folder = onnx_dir_for(checkpoint)
@@ -102,6 +103,10 @@ def quantized_frontend(checkpoint: str | Path | None, threads: int | None = None
         return None
     entry = manifest.get("frontend") or {}
     if "frontend" not in (manifest.get("quantize") or {}) or entry.get("kind") not in KINDS[1:]:
+        return None
+    try:
+        import onnxruntime  # noqa: F401  (a dependency of the package; a bare env may lack it)
+    except ImportError:
         return None
     from .device import create_ort_session
 

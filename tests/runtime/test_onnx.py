@@ -449,7 +449,7 @@ def test_onnx_mel_features_honour_cmvn():
 
 def test_torch_reads_audio_with_the_int8_encoder_only_of_its_own_quantised_export(tmp_path):
     """The int8 graph stands in for the float encoder only where the export beside the
-    checkpoint was made from it (same SHA-256) and quantises the encoder, and on the CPU."""
+    checkpoint was made from it (same SHA-256) and quantises the encoder."""
     pytest.importorskip("torch")
     import shutil
 

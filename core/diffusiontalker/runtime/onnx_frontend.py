@@ -87,7 +87,7 @@ class ExportedFrontend:
 
 
 def quantized_frontend(checkpoint: str | Path | None, threads: int | None = None) -> ExportedFrontend | None:
-    """The quantised audio encoder of the checkpoint's own export, on the CPU, or None.
+    """The quantised audio encoder of the checkpoint's own export (run on the CPU), or None.
 
     Where ``NAME.onnx/`` beside ``NAME.safetensors`` was exported from this very checkpoint
     (``loader.export_matches``) with ``--quantize int8``, that int8 graph is the model's audio

@@ -31,9 +31,10 @@ def load_model(checkpoint: str | Path | None = None, device: str = "cpu",
     (:func:`diffusiontalker.audio.compact_encoder.compact_encoder_config`). ``threads``: torch's
     intra-op threads (None: ``runtime.threads``' automatic choice).
 
-    On the CPU, where the checkpoint's own ONNX export quantises its audio encoder (the shipped
-    default model), that int8 graph reads the audio here too (``onnx_frontend.
-    quantized_frontend``), so the take is ONNX Runtime's; the float encoder otherwise."""
+    Where the checkpoint's own ONNX export quantises its audio encoder (the shipped default
+    model), that int8 graph reads the audio here too, on the CPU whatever ``device`` the
+    denoiser runs on (``onnx_frontend.quantized_frontend``), so the take is ONNX Runtime's on
+    every device; the float encoder otherwise."""
     use_torch_threads(threads)
     if checkpoint is None:
         if not DEFAULT_CHECKPOINT.is_file():
@@ -47,12 +48,9 @@ def load_model(checkpoint: str | Path | None = None, device: str = "cpu",
 
         model.config.audio = compact_encoder_config(audio_encoder, model.config)
         return Talker(model, device)
-    frontend = None
-    if torch.device(device).type == "cpu":
-        from .onnx_frontend import quantized_frontend
+    from .onnx_frontend import quantized_frontend
 
-        frontend = quantized_frontend(checkpoint, threads)
-    return Talker(model, device, frontend)
+    return Talker(model, device, quantized_frontend(checkpoint, threads))
 
 
 class Talker(WindowedTalker):

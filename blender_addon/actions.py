@@ -11,6 +11,7 @@ action stays active and untouched -- unless it keys a channel we write, which
 
 from __future__ import annotations
 
+import array
 import re
 
 import bpy
@@ -188,3 +189,23 @@ def restore_pushed(key) -> None:
     if slot is not None:
         anim.action_slot = slot
     anim.action_blend_type, anim.action_influence = blend, influence
+
+
+WRITTEN = "diffusiontalker_written"  # on our action: {"first": frame, channel: float32 values}
+
+
+def remember_written(action, channels, frames, weights) -> None:
+    """Keep the values we keyed (float32, one per frame from ``frames[0]``), so a key the
+    animator edits or inserts later is told from ours (``direction.user_keys``)."""
+    record = {"first": int(frames[0])}
+    for k, channel in enumerate(channels):
+        record[channel] = array.array("f", np.ascontiguousarray(weights[:, k], np.float32).tobytes())
+    action[WRITTEN] = record
+
+
+def written_values(action, channel: str) -> tuple[int, np.ndarray] | None:
+    """``(first frame, values)`` we keyed for ``channel`` in ``action``, or None."""
+    record = action.get(WRITTEN) if action is not None else None
+    if record is None or channel not in record:
+        return None
+    return int(record["first"]), np.asarray(record[channel], np.float32)

@@ -115,6 +115,7 @@ def prepare(scene: bpy.types.Scene, options: GenerateOptions) -> Prepared:
         extra["range"] = (first, last)
         names = [c for c in _channel_names(obj)]
         extra["take_scene"] = (audible, direction.read_take(obj, names, audible), names)
+        extra["take_head"] = head_motion.read_take(obj, audible)  # None without head motion
     if options.keep_keys or options.retake:
         extra["user_keys"] = direction.user_keys(obj, int(audible[0]), int(audible[-1]))
     return Prepared(options, scene.name, info, timing, fps, part, start, extra=extra,
@@ -211,9 +212,16 @@ def _retake(prep: Prepared, talker, count: int, options: dict):
                                    "Generate it again with this model before re-taking")
     shapes = direction.take_at_model_frames(values, audible, prep.timing, prep.fps,
                                             prep.window_start, talker.fps, count)
-    full = np.zeros((count, len(talker.channels)), np.float32)  # head rotation held at rest
+    full = np.zeros((count, len(talker.channels)), np.float32)  # head rotation: rest, or as it plays
     keep, _ = head_motion.split(talker.channels)
     full[:, keep] = shapes
+    if prep.extra.get("take_head") is not None:
+        head_names, head_values = prep.extra["take_head"]
+        turn = direction.take_at_model_frames(head_values, audible, prep.timing, prep.fps,
+                                              prep.window_start, talker.fps, count)
+        for k, name in enumerate(head_names):
+            if name in talker.channels:
+                full[:, list(talker.channels).index(name)] = turn[:, k]
     take = Motion(talker.fps, "channels", full, tuple(talker.channels))
     first, last = prep.extra["range"]
     a, b = direction.model_range(first, last, prep.timing, prep.fps, prep.window_start,
@@ -243,12 +251,17 @@ def make_job(prep: Prepared) -> Job:
         if prep.options.retake:
             check_finite(values)
             first, last = prep.extra["range"]
-            keep, _ = head_motion.split(motion.channels)  # the head keys stay as they were
+            keep, turn = head_motion.split(motion.channels)
+            turned = 0
+            if turn and prep.extra.get("take_head") is not None:  # the head, as the mouth
+                turned = head_motion.retake_range(obj, [motion.channels[k] for k in turn],
+                                                  frames, values[:, turn], first, last)
             names, values = [motion.channels[k] for k in keep], values[:, keep]
             count = direction.rewrite_range(obj, names, frames, values, first, last)
             meshes = character.retake_followers(obj, names, frames, values, first, last)
             also = f" and {meshes} more meshes" if meshes else ""
-            return f"re-took frames {first}-{last} of '{obj.name}'{also} ({count} frames)"
+            head = " with the head motion" if turned else ""
+            return f"re-took frames {first}-{last} of '{obj.name}'{also}{head} ({count} frames)"
         users = direction.user_frames(prep.extra.get("user_keys") or {}, frames)
         main = output.plan(obj, motion, frames, values, built, prep.options, warnings, users,
                            prep.extra.get("head_pivot"), others)

@@ -22,6 +22,11 @@ The keys live in an action of ours on the object (or the armature), recorded by 
 is the active action; otherwise ours goes into an NLA track above theirs (bone rotation
 combines; an active user action keying the same bone wins, and a warning says so).
 Remove Generated and the next Generate remove it and put the recorded still values back.
+
+Each head action keeps the channel values it was keyed from (``actions.remember_written``)
+and the mesh keeps the plan's frame (:func:`head_frame`: axes, pivot, still transform), so a
+re-take samples the head again with the mouth (:func:`read_take`, :func:`retake_range`) and
+Use Take swaps the head with the shape keys (:func:`store`, :func:`play`).
 """
 
 from __future__ import annotations
@@ -30,13 +35,22 @@ from dataclasses import dataclass, field
 
 import bpy
 import numpy as np
-from mathutils import Matrix, Quaternion
+from mathutils import Euler, Matrix, Quaternion
 
 from diffusiontalker.channels import HEAD_ROTATION_CHANNELS, is_head_rotation
 from diffusiontalker.errors import TopologyError
 
 from . import ownership
-from .actions import MARKER, NLA_TRACK, add_track_on_top, key_curve, remove_our_actions, swap_action
+from .actions import (
+    MARKER,
+    NLA_TRACK,
+    add_track_on_top,
+    key_curve,
+    remember_written,
+    remove_our_actions,
+    swap_action,
+    written_values,
+)
 from .compat import channelbag_for
 
 RECORD = "dt_head_motion"  # on the head mesh object: where the head keys went and what to restore
@@ -94,16 +108,34 @@ class HeadPlan:
     restore: dict = field(default_factory=dict)  # RNA path -> still value, put back on removal
     bone: str = ""
     warnings: list[str] = field(default_factory=list)
+    names: tuple = ()  # the head rotation channels planned, and their values (radians) per frame
+    raw: np.ndarray | None = None
+    frame: dict = field(default_factory=dict)  # head_frame(): kept for a re-take
 
 
 def plan(obj, channels, frames, values, pivot, bone: str = "", armature=None) -> HeadPlan:
     """Keys for the head rotation ``values`` (``(T, H)`` named ``channels``) on ``obj``'s
     delta transform, or on pose bone ``bone`` of ``armature`` (the head's). ``pivot``: the
     :func:`face_pivot` of the head."""
+    frame, holder, warnings = head_frame(obj, pivot, bone, armature)
+    curves = curves_of(frame, rotations(np.asarray(values), channels))
+    return HeadPlan(holder, _paths(frame), curves, np.asarray(frames),
+                    dict(frame["restore"]), bone, warnings, tuple(channels),
+                    np.asarray(values, np.float32), frame)
+
+
+def _paths(frame: dict) -> list[tuple[str, int]]:
+    return [(str(x["path"]), int(x["index"])) for x in frame["paths"]]
+
+
+def head_frame(obj, pivot, bone: str = "", armature=None) -> tuple[dict, object, list[str]]:
+    """What turning the head depends on besides the rotation itself, read from the scene
+    once (Generate keeps it for a re-take): the face axes and pivot in the space the keys act
+    in, and the still transform they compose with. ``(frame, holder, warnings)``; ``frame``
+    holds plain numbers, strings, lists and dicts (it is kept as an ID property)."""
     centre, axes = (np.asarray(a, np.float64) for a in pivot)
-    local = rotations(np.asarray(values), channels)
     if bone:
-        return _plan_bone(obj, armature, bone, frames, local, axes)
+        return _bone_frame(obj, armature, bone, axes)
     if obj.rotation_mode == "AXIS_ANGLE":
         raise TopologyError(f"'{obj.name}' uses Axis Angle rotation, which has no delta "
                             "rotation to key: set its rotation mode to Euler or Quaternion, or "
@@ -112,30 +144,77 @@ def plan(obj, channels, frames, values, pivot, bone: str = "", armature=None) ->
     to_parent = np.linalg.inv(np.array(obj.matrix_world @ obj.matrix_basis.inverted()))
     a = to_parent[:3, :3] @ axes.T  # face axes as columns, in the parent's space
     a /= np.linalg.norm(a, axis=0)
-    p = to_parent[:3, :3] @ centre + to_parent[:3, 3]
-    d = a @ local @ a.T  # (T, 3, 3)
-    d0 = np.array(obj.delta_rotation_quaternion.to_matrix() if obj.rotation_mode == "QUATERNION"
-                  else obj.delta_rotation_euler.to_matrix())
-    dloc0 = np.array(obj.delta_location)
-    lever = p - np.array(obj.location)
-    dloc = lever - d @ lever + d @ dloc0
-    paths = [("delta_location", i) for i in range(3)]
-    cols = [dloc]
-    if obj.rotation_mode == "QUATERNION":
-        quats = _quaternions(d @ d0)
-        paths += [("delta_rotation_quaternion", i) for i in range(4)]
-        cols.append(quats)
-        restore = {"delta_rotation_quaternion": list(obj.delta_rotation_quaternion)}
+    quaternion = obj.rotation_mode == "QUATERNION"
+    still = obj.delta_rotation_quaternion if quaternion else obj.delta_rotation_euler
+    rotation_path = "delta_rotation_quaternion" if quaternion else "delta_rotation_euler"
+    frame = {"kind": "object", "mode": obj.rotation_mode, "a": a.tolist(),
+             "pivot": (to_parent[:3, :3] @ centre + to_parent[:3, 3]).tolist(),
+             "location": list(obj.location), "still": list(still),
+             "still_location": list(obj.delta_location),
+             "paths": [{"path": "delta_location", "index": i} for i in range(3)]
+             + [{"path": rotation_path, "index": i} for i in range(len(still))],
+             "restore": {rotation_path: list(still), "delta_location": list(obj.delta_location)}}
+    return frame, obj, []
+
+
+def _bone_frame(obj, arm, bone: str, axes: np.ndarray) -> tuple[dict, object, list[str]]:
+    if arm is None or bone not in arm.pose.bones:
+        where = f"its armature '{arm.name}'" if arm is not None else "no armature"
+        raise TopologyError(f"Head Bone '{bone}': '{obj.name}' has {where} with that bone "
+                            "(clear Head Bone to turn the head object instead)")
+    pb = arm.pose.bones[bone]
+    to_arm = np.linalg.inv(np.array(arm.matrix_world))[:3, :3]
+    a = to_arm @ axes.T
+    a /= np.linalg.norm(a, axis=0)
+    mode = pb.rotation_mode
+    attr = {"QUATERNION": "rotation_quaternion", "AXIS_ANGLE": "rotation_axis_angle"}.get(
+        mode, "rotation_euler")
+    path = pb.path_from_id(attr)
+    still = list(getattr(pb, attr))
+    frame = {"kind": "bone", "mode": mode, "a": a.tolist(),
+             "rest": np.array(pb.bone.matrix_local.to_3x3().normalized()).tolist(),
+             "still": still, "paths": [{"path": path, "index": i} for i in range(len(still))],
+             "restore": {path: still}}
+    warnings = []
+    user = arm.animation_data.action if arm.animation_data else None
+    if user is not None and not user.get(MARKER) and _keys_path(user, path):
+        warnings.append(f"your action '{user.name}' keys the rotation of bone '{bone}': it "
+                        "plays over the generated head motion")
+    return frame, arm, warnings
+
+
+def curves_of(frame: dict, local: np.ndarray) -> np.ndarray:
+    """``(T, C)`` key values (the :func:`head_frame`'s paths) for rotations ``local``
+    ``(T, 3, 3)`` in face coordinates (:func:`rotations`)."""
+    a = np.asarray(frame["a"], np.float64)
+    d = a @ local @ a.T  # (T, 3, 3) in the space the keys act in
+    mode, still = str(frame["mode"]), [float(x) for x in frame["still"]]
+    if frame["kind"] == "bone":
+        rest = np.asarray(frame["rest"], np.float64)
+        d = rest.T @ d @ rest  # in the bone's own space
+    if mode == "QUATERNION":
+        base = np.array(Quaternion(still).to_matrix())
+    elif mode == "AXIS_ANGLE":
+        base = np.array(Quaternion(still[1:], still[0]).to_matrix())
     else:
-        eulers, prev = [], obj.delta_rotation_euler.copy()
-        for m in d @ d0:
-            prev = Matrix(m.tolist()).to_euler(obj.rotation_mode, prev)
+        base = np.array(Euler(still, mode).to_matrix())
+    turned = d @ base
+    if mode == "QUATERNION":
+        rotation = _quaternions(turned)
+    elif mode == "AXIS_ANGLE":
+        rotation = np.asarray([(Quaternion(q).angle, *Quaternion(q).axis)
+                               for q in _quaternions(turned)])
+    else:
+        eulers, prev = [], Euler(still, mode)
+        for m in turned:
+            prev = Matrix(m.tolist()).to_euler(mode, prev)
             eulers.append(tuple(prev))
-        paths += [("delta_rotation_euler", i) for i in range(3)]
-        cols.append(np.asarray(eulers))
-        restore = {"delta_rotation_euler": list(obj.delta_rotation_euler)}
-    restore["delta_location"] = list(obj.delta_location)
-    return HeadPlan(obj, paths, np.concatenate(cols, axis=1), np.asarray(frames), restore)
+        rotation = np.asarray(eulers)
+    if frame["kind"] == "bone":
+        return rotation
+    lever = np.asarray(frame["pivot"]) - np.asarray(frame["location"])
+    dloc = lever - d @ lever + d @ np.asarray(frame["still_location"])
+    return np.concatenate([dloc, rotation], axis=1)
 
 
 def _quaternions(mats: np.ndarray) -> np.ndarray:
@@ -147,47 +226,6 @@ def _quaternions(mats: np.ndarray) -> np.ndarray:
         out.append(tuple(q))
         prev = q
     return np.asarray(out)
-
-
-def _plan_bone(obj, arm, bone: str, frames, local: np.ndarray, axes: np.ndarray) -> HeadPlan:
-    if arm is None or bone not in arm.pose.bones:
-        where = f"its armature '{arm.name}'" if arm is not None else "no armature"
-        raise TopologyError(f"Head Bone '{bone}': '{obj.name}' has {where} with that bone "
-                            "(clear Head Bone to turn the head object instead)")
-    pb = arm.pose.bones[bone]
-    to_arm = np.linalg.inv(np.array(arm.matrix_world))[:3, :3]
-    a = to_arm @ axes.T
-    a /= np.linalg.norm(a, axis=0)
-    rest = np.array(pb.bone.matrix_local.to_3x3().normalized())
-    d = a @ local @ a.T
-    b = rest.T @ d @ rest  # in the bone's own space
-    path = pb.path_from_id
-    mode = pb.rotation_mode
-    if mode == "QUATERNION":
-        base = np.array(pb.rotation_quaternion.to_matrix())
-        cols, paths = _quaternions(b @ base), [(path("rotation_quaternion"), i) for i in range(4)]
-        restore = {path("rotation_quaternion"): list(pb.rotation_quaternion)}
-    elif mode == "AXIS_ANGLE":
-        angle, *axis = pb.rotation_axis_angle
-        base = np.array(Quaternion(axis, angle).to_matrix())
-        quats = _quaternions(b @ base)
-        cols = np.asarray([(Quaternion(q).angle, *Quaternion(q).axis) for q in quats])
-        paths = [(path("rotation_axis_angle"), i) for i in range(4)]
-        restore = {path("rotation_axis_angle"): list(pb.rotation_axis_angle)}
-    else:
-        base = np.array(pb.rotation_euler.to_matrix())
-        eulers, prev = [], pb.rotation_euler.copy()
-        for m in b @ base:
-            prev = Matrix(m.tolist()).to_euler(mode, prev)
-            eulers.append(tuple(prev))
-        cols, paths = np.asarray(eulers), [(path("rotation_euler"), i) for i in range(3)]
-        restore = {path("rotation_euler"): list(pb.rotation_euler)}
-    warnings = []
-    user = arm.animation_data.action if arm.animation_data else None
-    if user is not None and not user.get(MARKER) and _keys_path(user, paths[0][0]):
-        warnings.append(f"your action '{user.name}' keys the rotation of bone '{bone}': it "
-                        "plays over the generated head motion")
-    return HeadPlan(arm, paths, cols, np.asarray(frames), restore, bone, warnings)
 
 
 def _keys_path(action, path: str) -> bool:
@@ -208,6 +246,8 @@ def _keyed_action(p: HeadPlan, name: str):
     bag = channelbag_for(action, slot) if slotted else action
     for k, (path, index) in enumerate(p.paths):
         key_curve(bag, path, p.frames, p.curves[:, k], index=index)
+    if p.raw is not None:  # the channel values themselves, for a re-take (read_take)
+        remember_written(action, p.names, p.frames, p.raw)
     return action, slot
 
 
@@ -228,7 +268,8 @@ def write(obj, p: HeadPlan):
         start, end = action.frame_range
         strip.action_frame_start, strip.action_frame_end = start, end
         strip.frame_end = strip.frame_start + (end - start)
-    obj[RECORD] = {"holder": holder.name, "bone": p.bone, "restore": p.restore}
+    obj[RECORD] = {"holder": holder.name, "bone": p.bone, "restore": p.restore,
+                   "frame": p.frame}
     return action
 
 
@@ -240,22 +281,88 @@ def store(obj, p: HeadPlan, number: int):
     return action
 
 
+def _holder(obj):
+    record = obj.get(RECORD) if obj is not None else None
+    return bpy.data.objects.get(str(record["holder"])) if record is not None else None
+
+
+def _playing_place(obj):
+    """Where our head action plays on ``obj``'s holder (its animation data, or our NLA strip),
+    or None."""
+    holder = _holder(obj)
+    anim = holder.animation_data if holder is not None else None
+    if anim is None:
+        return None
+    owned = ownership.owned_actions(holder)
+    if anim.action is not None and anim.action in owned:
+        return anim
+    return next((s for t in anim.nla_tracks for s in t.strips
+                 if s.action is not None and s.action in owned), None)
+
+
 def play(obj, action) -> bool:
     """Make ``action`` (a :func:`store`'d or :func:`write`'n head action of ``obj``) the one
     that turns the head, where ours plays now (active action or our NLA strip); the one it
     replaces is kept (fake user). False when no head action of ours plays."""
-    record = obj.get(RECORD) if obj is not None else None
-    holder = bpy.data.objects.get(str(record["holder"])) if record is not None else None
-    anim = holder.animation_data if holder is not None else None
-    if anim is None or action is None:
+    place = _playing_place(obj)
+    if place is None or action is None:
         return False
-    owned = ownership.owned_actions(holder)
-    places = [anim] if anim.action is not None and anim.action in owned else []
-    places += [s for t in anim.nla_tracks for s in t.strips if s.action is not None and s.action in owned]
-    if not places:
-        return False
-    swap_action(places[0], action)
+    swap_action(place, action)
     return True
+
+
+def read_take(obj, frames) -> tuple[list[str], np.ndarray] | None:
+    """The playing take's head rotation channels and their values (radians) at scene
+    ``frames`` (linear between keyed frames), or None when no head motion of ours plays or
+    it predates the stored values."""
+    place = _playing_place(obj)
+    if place is None:
+        return None
+    found = [(c, written_values(place.action, c)) for c in HEAD_ROTATION_CHANNELS]
+    found = [(c, w) for c, w in found if w is not None]
+    if not found:
+        return None
+    frames = np.asarray(frames, np.float64)
+    cols = [np.interp(frames, w[0] + np.arange(w[1].size), w[1]) for _, w in found]
+    return [c for c, _ in found], np.stack(cols, axis=1).astype(np.float32)
+
+
+def retake_range(obj, names, frames, values, first: int, last: int) -> int:
+    """Re-key the playing head rotation inside scene frames ``first..last`` from the
+    re-taken channel ``values`` (``(T, H)`` at ``frames``, named ``names``); every key
+    outside stays. The keys are planned as Generate planned them: about the stored pivot,
+    from the still transform it recorded. Returns the number of frames re-keyed (0 when no
+    head motion of ours plays)."""
+    place, record = _playing_place(obj), obj.get(RECORD)
+    if place is None or "frame" not in record:
+        return 0
+    action = place.action
+    old = [written_values(action, c) for c in names]
+    if any(w is None for w in old):
+        return 0
+    start = old[0][0]
+    keyed = start + np.arange(old[0][1].size)
+    merged = np.stack([w[1] for w in old], axis=1)
+    inside = (keyed >= first) & (keyed <= last)
+    at = np.searchsorted(np.asarray(frames), keyed[inside])
+    merged[inside] = np.asarray(values, np.float32)[np.clip(at, 0, len(frames) - 1)]
+    frame = record["frame"].to_dict() if hasattr(record["frame"], "to_dict") else record["frame"]
+    curves = curves_of(frame, rotations(merged, names))
+    from .compat import action_fcurves
+
+    slot = getattr(place, "action_slot", None)
+    found = {(fc.data_path, fc.array_index): fc for fc in action_fcurves(action, slot)}
+    for k, key in enumerate(_paths(frame)):
+        fc = found.get(key)
+        if fc is None:
+            continue
+        for point in fc.keyframe_points:
+            f = int(round(point.co[0]))
+            if first <= f <= last and 0 <= f - start < len(keyed):
+                point.co[1] = float(curves[f - start, k])
+        fc.update()
+    remember_written(action, names, keyed, merged)
+    return int(inside.sum())
 
 
 def has_head_keys(obj) -> bool:

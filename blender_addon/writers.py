@@ -10,7 +10,6 @@ writer first removes what an earlier Generate made, so regenerating leaves one s
 
 from __future__ import annotations
 
-import array
 import os
 
 import bpy
@@ -19,7 +18,16 @@ import numpy as np
 from diffusiontalker.bake.shapes import BasisBake, write_pc2
 
 from . import head_motion, ownership
-from .actions import finish_nla, key_curve, new_key_action, remove_our_actions, shape_key_path
+from .actions import (  # noqa: F401  (remember_written, written_values, WRITTEN: re-exported)
+    WRITTEN,
+    finish_nla,
+    key_curve,
+    new_key_action,
+    remember_written,
+    remove_our_actions,
+    shape_key_path,
+    written_values,
+)
 from .takes import forget_takes
 
 PREFIX = "DT "
@@ -104,26 +112,6 @@ def write_channel_keys(obj, channels, frames, weights, users: dict | None = None
     if hook:
         finish_nla(key, action)
     return action
-
-
-WRITTEN = "diffusiontalker_written"  # on our action: {"first": frame, channel: float32 values}
-
-
-def remember_written(action, channels, frames, weights) -> None:
-    """Keep the values we keyed (float32, one per frame from ``frames[0]``), so a key the
-    animator edits or inserts later is told from ours (``direction.user_keys``)."""
-    record = {"first": int(frames[0])}
-    for k, channel in enumerate(channels):
-        record[channel] = array.array("f", np.ascontiguousarray(weights[:, k], np.float32).tobytes())
-    action[WRITTEN] = record
-
-
-def written_values(action, channel: str) -> tuple[int, np.ndarray] | None:
-    """``(first frame, values)`` we keyed for ``channel`` in ``action``, or None."""
-    record = action.get(WRITTEN) if action is not None else None
-    if record is None or channel not in record:
-        return None
-    return int(record["first"]), np.asarray(record[channel], np.float32)
 
 
 def write_basis(obj, frames, bake: BasisBake) -> None:

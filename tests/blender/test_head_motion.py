@@ -247,3 +247,66 @@ def test_each_take_turns_the_head_bone_its_own_way(full_face):
     assert max(abs(a - b) for a, b in zip(before, after, strict=True)) > 1e-3
     assert bpy.ops.diffusiontalker.remove_generated() == {"FINISHED"}
     assert not _object_fcurves(arm) and not [a for a in bpy.data.actions if a.get("diffusiontalker")]
+
+
+@pytest.fixture
+def full_face_model(fresh, tmp_path):
+    """A tiny random model of the full face (its output layer drawn, so the head turns), run
+    by the real generate loop: a re-take needs one."""
+    import torch
+    from diffusiontalker_blender import model_cache
+    from diffusiontalker_blender.demo_scene import add_demo_head
+
+    from diffusiontalker.network.factory import new_model
+    from diffusiontalker.runtime.torch_talker import Talker
+
+    torch.manual_seed(0)
+    model = new_model(MotionSpec("channels", 30.0, channels=list(FULL_FACE_CHANNELS)),
+                      ["ada", "bo"], preset="tiny")
+    torch.nn.init.normal_(model.denoiser.out.weight, std=0.3)
+    model_cache.use_talker(Talker(model))
+    head = add_demo_head(bpy.context)
+    add_strip(write_speech_wav(tmp_path / "s.wav"), frame=10, trim=0)
+    return head
+
+
+def _head_keys(head) -> dict:
+    from diffusiontalker_blender.compat import action_fcurves
+
+    action = _playing_head_action(head)
+    found = {}
+    for fc in action_fcurves(action, head.animation_data.action_slot):
+        co = np.empty(2 * len(fc.keyframe_points), np.float32)
+        fc.keyframe_points.foreach_get("co", co)
+        found[(fc.data_path, fc.array_index)] = co.reshape(-1, 2)
+    return found
+
+
+def test_a_retake_retakes_the_head_motion_inside_the_range_only(full_face_model):
+    from diffusiontalker_blender import head_motion
+
+    head, scene = full_face_model, bpy.context.scene
+    assert bpy.ops.diffusiontalker.generate(blocking=True, head_motion=True, seed=0,
+                                            steps=3) == {"FINISHED"}
+    before = _head_keys(head)
+    names, raw = head_motion.read_take(head, np.arange(10, 60))
+    assert names == list(HEAD_ROTATION_CHANNELS) and np.abs(raw).max() > 1e-3
+    scene.use_preview_range = True
+    scene.frame_preview_start, scene.frame_preview_end = 30, 50
+    assert bpy.ops.diffusiontalker.generate(blocking=True, retake=True, seed=7,
+                                            steps=3) == {"FINISHED"}
+    after = _head_keys(head)
+    assert after.keys() == before.keys()
+    moved = 0.0
+    for path, old in before.items():
+        new = after[path]
+        assert np.array_equal(new[:, 0], old[:, 0])
+        outside = (old[:, 0] < 30) | (old[:, 0] > 50)
+        assert np.array_equal(new[outside], old[outside])
+        inside = (old[:, 0] >= 36) & (old[:, 0] <= 44)
+        moved = max(moved, float(np.abs(new[inside, 1] - old[inside, 1]).max()))
+    assert moved > 1e-3  # the head was sampled again inside the range
+    _, again = head_motion.read_take(head, np.arange(10, 60))
+    np.testing.assert_array_equal(again[:20], raw[:20])  # frames 10-29: as they were
+    assert bpy.ops.diffusiontalker.remove_generated() == {"FINISHED"}
+    assert not [a for a in bpy.data.actions if a.get("diffusiontalker")]

@@ -7,7 +7,7 @@ channel keys. Only then does :func:`write_motion` change anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import bpy
 import numpy as np
@@ -90,6 +90,8 @@ def prepare(scene: bpy.types.Scene, options: GenerateOptions) -> Prepared:
     view_layer.update()  # object matrices as set (a script may just have moved the head)
     obj = targets.resolve_main(bpy.data.objects.get(options.target), view_layer.objects)
     info = targets.target_info(obj)
+    if info.matrix is not None:  # the head as it stands still, not as our last take turns it
+        info = replace(info, matrix=head_motion.still_matrix(obj, info.matrix))
     strip = strips.choose_strip(scene, options.strip, use_muted=options.use_muted)
     wave = strip_audio(strip)
     timing = compat.strip_timing(strip)

@@ -113,11 +113,12 @@ class HeadPlan:
     frame: dict = field(default_factory=dict)  # head_frame(): kept for a re-take
 
 
-def plan(obj, channels, frames, values, pivot, bone: str = "", armature=None) -> HeadPlan:
+def plan(obj, channels, frames, values, pivot, bone: str = "", armature=None,
+         still: dict | None = None) -> HeadPlan:
     """Keys for the head rotation ``values`` (``(T, H)`` named ``channels``) on ``obj``'s
     delta transform, or on pose bone ``bone`` of ``armature`` (the head's). ``pivot``: the
-    :func:`face_pivot` of the head."""
-    frame, holder, warnings = head_frame(obj, pivot, bone, armature)
+    :func:`face_pivot` of the head; ``still``: :func:`recorded_still`."""
+    frame, holder, warnings = head_frame(obj, pivot, bone, armature, still)
     curves = curves_of(frame, rotations(np.asarray(values), channels))
     return HeadPlan(holder, _paths(frame), curves, np.asarray(frames),
                     dict(frame["restore"]), bone, warnings, tuple(channels),
@@ -128,14 +129,47 @@ def _paths(frame: dict) -> list[tuple[str, int]]:
     return [(str(x["path"]), int(x["index"])) for x in frame["paths"]]
 
 
-def head_frame(obj, pivot, bone: str = "", armature=None) -> tuple[dict, object, list[str]]:
+def recorded_still(obj) -> dict:
+    """The still values (RNA path -> value) an earlier Generate recorded before keying the
+    head, while its keys still play (they animate the live values), else ``{}``."""
+    record = obj.get(RECORD) if obj is not None else None
+    if record is None:
+        return {}
+    restore = record["restore"]
+    return {str(k): [float(x) for x in restore[k]] for k in restore.keys()}
+
+
+def still_matrix(obj, matrix: np.ndarray) -> np.ndarray:
+    """``obj``'s world ``matrix`` as it is without the head keys of ours that turn its delta
+    transform (a new Generate's pivot and axes come from the still head, not from the pose the
+    last take has at the current frame); ``matrix`` itself otherwise."""
+    still = recorded_still(obj)
+    record = obj.get(RECORD) if obj is not None else None
+    if not still or str(record["holder"]) != obj.name or str(record["bone"]):
+        return matrix
+    posed = obj.matrix_basis.copy()
+    live = {path: list(getattr(obj, path)) for path in still}
+    try:
+        for path, value in still.items():
+            setattr(obj, path, value)
+        rested = obj.matrix_basis.copy()
+    finally:
+        for path, value in live.items():
+            setattr(obj, path, value)
+    return np.asarray(matrix, np.float64) @ np.array(posed.inverted() @ rested)
+
+
+def head_frame(obj, pivot, bone: str = "", armature=None,
+               still: dict | None = None) -> tuple[dict, object, list[str]]:
     """What turning the head depends on besides the rotation itself, read from the scene
     once (Generate keeps it for a re-take): the face axes and pivot in the space the keys act
     in, and the still transform they compose with. ``(frame, holder, warnings)``; ``frame``
-    holds plain numbers, strings, lists and dicts (it is kept as an ID property)."""
+    holds plain numbers, strings, lists and dicts (it is kept as an ID property). ``still``:
+    RNA path -> value to read instead of the live value (:func:`recorded_still`)."""
     centre, axes = (np.asarray(a, np.float64) for a in pivot)
+    still_values = dict(still or {})
     if bone:
-        return _bone_frame(obj, armature, bone, axes)
+        return _bone_frame(obj, armature, bone, axes, still_values)
     if obj.rotation_mode == "AXIS_ANGLE":
         raise TopologyError(f"'{obj.name}' uses Axis Angle rotation, which has no delta "
                             "rotation to key: set its rotation mode to Euler or Quaternion, or "
@@ -145,19 +179,21 @@ def head_frame(obj, pivot, bone: str = "", armature=None) -> tuple[dict, object,
     a = to_parent[:3, :3] @ axes.T  # face axes as columns, in the parent's space
     a /= np.linalg.norm(a, axis=0)
     quaternion = obj.rotation_mode == "QUATERNION"
-    still = obj.delta_rotation_quaternion if quaternion else obj.delta_rotation_euler
     rotation_path = "delta_rotation_quaternion" if quaternion else "delta_rotation_euler"
+    still = still_values.get(rotation_path, list(getattr(obj, rotation_path)))
+    still_location = still_values.get("delta_location", list(obj.delta_location))
     frame = {"kind": "object", "mode": obj.rotation_mode, "a": a.tolist(),
              "pivot": (to_parent[:3, :3] @ centre + to_parent[:3, 3]).tolist(),
              "location": list(obj.location), "still": list(still),
-             "still_location": list(obj.delta_location),
+             "still_location": list(still_location),
              "paths": [{"path": "delta_location", "index": i} for i in range(3)]
              + [{"path": rotation_path, "index": i} for i in range(len(still))],
-             "restore": {rotation_path: list(still), "delta_location": list(obj.delta_location)}}
+             "restore": {rotation_path: list(still), "delta_location": list(still_location)}}
     return frame, obj, []
 
 
-def _bone_frame(obj, arm, bone: str, axes: np.ndarray) -> tuple[dict, object, list[str]]:
+def _bone_frame(obj, arm, bone: str, axes: np.ndarray,
+                still_values: dict) -> tuple[dict, object, list[str]]:
     if arm is None or bone not in arm.pose.bones:
         where = f"its armature '{arm.name}'" if arm is not None else "no armature"
         raise TopologyError(f"Head Bone '{bone}': '{obj.name}' has {where} with that bone "
@@ -170,7 +206,7 @@ def _bone_frame(obj, arm, bone: str, axes: np.ndarray) -> tuple[dict, object, li
     attr = {"QUATERNION": "rotation_quaternion", "AXIS_ANGLE": "rotation_axis_angle"}.get(
         mode, "rotation_euler")
     path = pb.path_from_id(attr)
-    still = list(getattr(pb, attr))
+    still = list(still_values.get(path, list(getattr(pb, attr))))
     frame = {"kind": "bone", "mode": mode, "a": a.tolist(),
              "rest": np.array(pb.bone.matrix_local.to_3x3().normalized()).tolist(),
              "still": still, "paths": [{"path": path, "index": i} for i in range(len(still))],

@@ -89,11 +89,13 @@ def plan(obj, motion, frames, values, built: dict, options, notes: list[str] | N
                 if pivot is None:
                     info = targets.target_info(obj)
                     pivot = head_motion.face_pivot(info.vertices, info.faces, info.landmarks,
-                                                   info.matrix)
+                                                   head_motion.still_matrix(obj, info.matrix))
                 bone, armature = getattr(options, "head_bone", ""), targets.armature_of(obj)
-                head = head_motion.plan(obj, names, frames, values[:, turn], pivot, bone, armature)
+                still = head_motion.recorded_still(obj)  # our earlier head keys may play
+                head = head_motion.plan(obj, names, frames, values[:, turn], pivot, bone, armature,
+                                        still)
                 head_takes = [head_motion.plan(obj, names, frames, np.asarray(v)[:, turn], pivot,
-                                               bone, armature) for v in other_takes]
+                                               bone, armature, still) for v in other_takes]
                 if notes is not None:
                     notes.extend(head.warnings)
             motion = SimpleNamespace(space="channels",

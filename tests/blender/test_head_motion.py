@@ -310,3 +310,24 @@ def test_a_retake_retakes_the_head_motion_inside_the_range_only(full_face_model)
     np.testing.assert_array_equal(again[:20], raw[:20])  # frames 10-29: as they were
     assert bpy.ops.diffusiontalker.remove_generated() == {"FINISHED"}
     assert not [a for a in bpy.data.actions if a.get("diffusiontalker")]
+
+
+def test_a_regenerate_plans_from_the_still_head_not_the_turned_one(full_face):
+    """While the last take's head keys play, the head is turned at the current frame; a new
+    Generate plans about the still head (same pivot, axes and still transform as the first),
+    and Remove Generated puts back the values from before the first Generate."""
+    from diffusiontalker_blender.head_motion import RECORD
+
+    head = full_face
+    assert bpy.ops.diffusiontalker.generate(blocking=True, head_motion=True) == {"FINISHED"}
+    first = head[RECORD]["frame"].to_dict()
+    bpy.context.scene.frame_set(30)  # the head is turned here
+    assert max(abs(x) for x in head.delta_rotation_euler) > 0.02
+    assert bpy.ops.diffusiontalker.generate(blocking=True, head_motion=True,
+                                            seed=3) == {"FINISHED"}
+    second = head[RECORD]["frame"].to_dict()
+    for key in ("a", "pivot", "still", "still_location", "location"):
+        np.testing.assert_allclose(np.asarray(second[key]), np.asarray(first[key]), atol=1e-5)
+    assert bpy.ops.diffusiontalker.remove_generated() == {"FINISHED"}
+    assert np.allclose(tuple(head.delta_rotation_euler), 0)
+    assert np.allclose(tuple(head.delta_location), 0)

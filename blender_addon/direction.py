@@ -4,7 +4,7 @@
 the main thread (:func:`user_keys`): keys in their own action on the shape keys, and keys in
 our playing take whose keyframe type is *Keyframe* — ours are written as *Generated* (small
 dots in the timeline) and the values we keyed are remembered on the action
-(``writers.remember_written``), so a key the animator inserts, edits or retypes there is
+(``actions.remember_written``), so a key the animator inserts, edits or retypes there is
 theirs. In the
 worker they become the core's keys (``direction.keys``: hard, at the model frame heard at
 that scene frame; :func:`model_keys`) and the new take passes through them; the written
@@ -24,8 +24,8 @@ import numpy as np
 from diffusiontalker.bake.timing import StripTiming, motion_frames_of, scene_frames_of
 from diffusiontalker.errors import DiffusionTalkerError
 
-from . import compat, layering, writers
-from .actions import KEY_TYPE_KEYFRAME, channel_of
+from . import compat, layering
+from .actions import KEY_TYPE_KEYFRAME, channel_of, remember_written, written_values
 from .takes import playing_holder
 
 
@@ -58,7 +58,7 @@ def _points(fc) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _edited(action, channel: str, frames: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Keys whose value is not the one we keyed there (edited or inserted by the animator)."""
-    written = writers.written_values(action, channel)
+    written = written_values(action, channel)
     if written is None:
         return np.zeros(frames.size, bool)
     start, ours = written
@@ -194,9 +194,9 @@ def rewrite_range(obj, channels, frames: np.ndarray, values: np.ndarray, first: 
         co[0::2], co[1::2] = key_frames, key_values
         fc.keyframe_points.foreach_set("co", co)
         fc.update()
-    kept = [writers.written_values(action, c) for c in channels]
+    kept = [written_values(action, c) for c in channels]
     if all(w is not None and w[0] == int(frames[0]) and w[1].size == len(frames) for w in kept):
         merged = np.stack([w[1] for w in kept], axis=1)
         merged[inside] = values[inside]
-        writers.remember_written(action, channels, frames, merged)
+        remember_written(action, channels, frames, merged)
     return int(inside.sum())

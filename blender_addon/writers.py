@@ -18,15 +18,13 @@ import numpy as np
 from diffusiontalker.bake.shapes import BasisBake, write_pc2
 
 from . import head_motion, ownership
-from .actions import (  # noqa: F401  (remember_written, written_values, WRITTEN: re-exported)
-    WRITTEN,
+from .actions import (
     finish_nla,
     key_curve,
     new_key_action,
     remember_written,
     remove_our_actions,
     shape_key_path,
-    written_values,
 )
 from .takes import forget_takes
 

@@ -39,6 +39,7 @@ class FakeTalker:
 def test_check_speech_reports_every_check(tmp_path, monkeypatch, capsys):
     import diffusiontalker.audio.alignment as alignment
     import diffusiontalker.audio.loading as loading
+    import diffusiontalker.direction.transcript  # noqa: F401  (binds the real aligner before the patch)
     import diffusiontalker.evaluation.speech_check as speech_check
     import diffusiontalker.runtime.loader as loader
     from diffusiontalker.cli import main

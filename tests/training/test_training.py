@@ -137,23 +137,30 @@ def test_held_out_speakers_get_no_library_row(tmp_path):
     assert student.identity.embeddings.shape[0] == len(meta["speakers"]) - 1
 
 
-def test_data_weight_pulls_the_distillation_target_to_the_data(tmp_path):
-    """λ = 1 makes the target the clean data (the loss no longer depends on the teacher);
-    λ = 0 is plain progressive distillation (it does)."""
+def _teacher_moved_copy_and_batch(tmp_path):
+    """A 2-step teacher on a toy corpus, a copy of it with its denoiser moved at random, and a
+    batch of 4 from that corpus (for the distillation loss tests)."""
     from diffusiontalker.audio.build import build_frontend
     from diffusiontalker.training.data import open_corpus
-    from diffusiontalker.training.distill import distillation_loss
 
     data = write_toy_dataset(tmp_path / "data", "channels", clips_per_speaker=1)
     path = train(_train_cfg(data, tmp_path / "t.safetensors", steps=2, val_every=100,
                             save_every=100), show_progress=False)
     teacher = checkpoint.load_model(path).eval()
-    other = checkpoint.load_model(path).eval()
+    moved = checkpoint.load_model(path).eval()
     with torch.no_grad():
-        for p in other.denoiser.parameters():
+        for p in moved.denoiser.parameters():
             p.add_(0.1 * torch.randn_like(p))
     _, sampler, _ = open_corpus(str(data), build_frontend(teacher.config.audio), 1.0, 0, None)
-    batch = sampler.batch(4)
+    return teacher, moved, sampler.batch(4)
+
+
+def test_data_weight_pulls_the_distillation_target_to_the_data(tmp_path):
+    """λ = 1 makes the target the clean data (the loss no longer depends on the teacher);
+    λ = 0 is plain progressive distillation (it does)."""
+    from diffusiontalker.training.distill import distillation_loss
+
+    teacher, other, batch = _teacher_moved_copy_and_batch(tmp_path)
 
     def loss(t, weight):
         gen = torch.Generator().manual_seed(0)
@@ -168,20 +175,9 @@ def test_data_weight_pulls_the_distillation_target_to_the_data(tmp_path):
 def test_the_distillation_lip_term_adds_the_aperture_error_to_the_target(tmp_path):
     """The lip contact loss between the student's and the target's decoded lip aperture is
     added with its weight (and logged); a student equal to the target would pay nothing."""
-    from diffusiontalker.audio.build import build_frontend
-    from diffusiontalker.training.data import open_corpus
     from diffusiontalker.training.distill import distillation_loss
 
-    data = write_toy_dataset(tmp_path / "data", "channels", clips_per_speaker=1)
-    path = train(_train_cfg(data, tmp_path / "t.safetensors", steps=2, val_every=100,
-                            save_every=100), show_progress=False)
-    teacher = checkpoint.load_model(path).eval()
-    student = checkpoint.load_model(path).eval()
-    with torch.no_grad():
-        for p in student.denoiser.parameters():
-            p.add_(0.1 * torch.randn_like(p))
-    _, sampler, _ = open_corpus(str(data), build_frontend(teacher.config.audio), 1.0, 0, None)
-    batch = sampler.batch(4)
+    teacher, student, batch = _teacher_moved_copy_and_batch(tmp_path)
 
     def loss(weight):
         gen = torch.Generator().manual_seed(0)

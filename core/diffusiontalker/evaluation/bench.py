@@ -122,7 +122,7 @@ def generate_flops(talker, wave: np.ndarray) -> tuple[int, int]:
     one = count_flops(lambda: talker.generate(wave, SAMPLE_RATE, steps=1))
     two = count_flops(lambda: talker.generate(wave, SAMPLE_RATE, steps=2))
     fixed = 2 * one - two
-    if isinstance(getattr(talker, "_frontend", None), ExportedFrontend):
+    if isinstance(getattr(talker, "frontend", None), ExportedFrontend):
         from ..audio.build import build_frontend
 
         float_encoder = build_frontend(talker.config.audio)

@@ -47,8 +47,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import channels
 from ..audio.alignment import Phone
+from ..channels import lip_opening
 
 BILABIALS = frozenset({"P", "B", "M"})
 VOWELS = frozenset("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
@@ -71,16 +71,6 @@ def _column(weights: np.ndarray, names: Sequence[str], name: str) -> np.ndarray:
     if name in names:
         return np.asarray(weights[:, names.index(name)], np.float64)
     return np.zeros(len(weights))
-
-
-def _mean_pair(weights: np.ndarray, names: Sequence[str], stem: str) -> np.ndarray:
-    return 0.5 * (_column(weights, names, stem + "Left") + _column(weights, names, stem + "Right"))
-
-
-def lip_opening(weights: np.ndarray, names: Sequence[str]) -> np.ndarray:
-    """Effective lip opening per frame (module docstring), from channel weights ``(T, C)``:
-    :func:`diffusiontalker.channels.lip_opening`, the one implementation."""
-    return channels.lip_opening(weights, list(names))
 
 
 def frames_inside(phone: Phone, fps: float, num_frames: int) -> np.ndarray:

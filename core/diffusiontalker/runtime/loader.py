@@ -26,8 +26,7 @@ from .device import (
     ort_build_devices,
     run_with_cpu_fallback,
 )
-from .exports import export_matches, is_onnx_dir, onnx_dir_for  # noqa: F401  (re-exported)
-from .onnx_export import MANIFEST, sha256_of  # noqa: F401  (re-exported)
+from .exports import export_matches, is_onnx_dir, onnx_dir_for
 from .threads import check_threads, choose_threads, use_torch_threads
 
 RUNTIMES = ("auto", "torch", "onnx", "worker")

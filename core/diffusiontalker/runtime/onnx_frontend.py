@@ -90,7 +90,7 @@ def quantized_frontend(checkpoint: str | Path | None, threads: int | None = None
     """The quantised audio encoder of the checkpoint's own export (run on the CPU), or None.
 
     Where ``NAME.onnx/`` beside ``NAME.safetensors`` was exported from this very checkpoint
-    (``loader.export_matches``) with ``--quantize int8``, that int8 graph is the model's audio
+    (``exports.export_matches``) with ``--quantize int8``, that int8 graph is the model's audio
     encoder for the torch runtime too: the same features in both runtimes, half the encoder's
     time (docs/results.md, "int8 audio encoder"). None otherwise, and where onnxruntime does
     not import (read the float encoder)."""
